@@ -1,0 +1,556 @@
+//! The cart being rung up: lines, overrides, discounts and tenders.
+//!
+//! A cart is plain data (serialisable, so parked carts survive restarts). Every change goes
+//! through a method that validates it and returns an expected-outcome error the cashier can read.
+
+use crate::auth::{Action, Actor, AuthError, Override, authorize};
+use crate::catalog::{Product, Unit};
+use crate::pricing::{self, Discount, DiscountValue, LineAmounts, LineInput, discount_percent};
+use crate::settings::StoreSettings;
+use crate::tender::{PaymentState, Tender, TenderKind, payment_state};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Largest quantity accepted on one line (guards against a scanned barcode typed as a quantity).
+pub const MAX_LINE_QTY: i64 = 9999;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceOverride {
+    pub price: Decimal,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub line_id: u32,
+    pub sku: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    #[serde(default)]
+    pub category: String,
+    pub tax_class: String,
+    pub tax_rate: Decimal,
+    pub unit: Unit,
+    pub qty: Decimal,
+    pub list_price: Decimal,
+    #[serde(default)]
+    pub barcode: Option<String>,
+    #[serde(default)]
+    pub price_override: Option<PriceOverride>,
+    #[serde(default)]
+    pub discount: Option<Discount>,
+    #[serde(default)]
+    pub voided: bool,
+}
+
+impl CartLine {
+    pub fn unit_price(&self) -> Decimal {
+        self.price_override
+            .as_ref()
+            .map_or(self.list_price, |o| o.price)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub cart_id: String,
+    pub lines: Vec<CartLine>,
+    #[serde(default)]
+    pub order_discount: Option<Discount>,
+    #[serde(default)]
+    pub tenders: Vec<Tender>,
+    #[serde(default)]
+    pub member_id: Option<String>,
+    #[serde(default)]
+    pub overrides: Vec<Override>,
+    #[serde(default)]
+    pub next_line_id: u32,
+    #[serde(default)]
+    pub next_tender_id: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CartError {
+    #[error("line {0} is not in this cart")]
+    LineNotFound(u32),
+    #[error("line {0} was voided")]
+    LineVoided(u32),
+    #[error("quantity {qty} is not valid for {unit}: {why}", unit = .unit.as_str())]
+    InvalidQuantity {
+        qty: Decimal,
+        unit: Unit,
+        why: &'static str,
+    },
+    #[error("price {0} is not valid: it must be zero or more, with at most {1} decimals")]
+    InvalidPrice(Decimal, u32),
+    #[error("discount {0} is not valid: {1}")]
+    InvalidDiscount(String, &'static str),
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error("payment has started: remove the tenders before changing the items")]
+    PaymentStarted,
+    #[error("the cart is empty")]
+    Empty,
+    #[error("the amount {0} is not valid: it must be more than zero, with at most {1} decimals")]
+    InvalidAmount(Decimal, u32),
+    #[error("{kind} needs the transaction reference", kind = .0.as_str())]
+    ReferenceRequired(TenderKind),
+    #[error("nothing is left to pay")]
+    NothingDue,
+    #[error("{kind} cannot be more than the {remaining} still due; only cash gives change", kind = .kind.as_str())]
+    OverTender {
+        kind: TenderKind,
+        remaining: Decimal,
+    },
+    #[error("tender {0} is not in this cart")]
+    TenderNotFound(u32),
+    #[error("{remaining} is still due")]
+    NotPaid { remaining: Decimal },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+/// A cart line with its computed amounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedLine {
+    pub line: CartLine,
+    pub unit_price: Decimal,
+    pub amounts: LineAmounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedCart {
+    /// All lines, voided ones with zero amounts (shown struck through).
+    pub lines: Vec<PricedLine>,
+    pub tax_summary: Vec<pricing::TaxSummaryLine>,
+    pub totals: pricing::Totals,
+    pub payment: PaymentState,
+    pub item_count: Decimal,
+}
+
+fn check_decimals(d: Decimal, max: u32) -> bool {
+    d.normalize().scale() <= max
+}
+
+impl Cart {
+    pub fn new(cart_id: impl Into<String>) -> Self {
+        Cart {
+            cart_id: cart_id.into(),
+            lines: Vec::new(),
+            order_discount: None,
+            tenders: Vec::new(),
+            member_id: None,
+            overrides: Vec::new(),
+            next_line_id: 1,
+            next_tender_id: 1,
+        }
+    }
+
+    pub fn active_lines(&self) -> impl Iterator<Item = &CartLine> {
+        self.lines.iter().filter(|l| !l.voided)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.active_lines().next().is_none()
+    }
+
+    fn unpaid(&self) -> Result<(), CartError> {
+        if self.tenders.is_empty() {
+            Ok(())
+        } else {
+            Err(CartError::PaymentStarted)
+        }
+    }
+
+    fn line_mut(&mut self, line_id: u32) -> Result<&mut CartLine, CartError> {
+        let line = self
+            .lines
+            .iter_mut()
+            .find(|l| l.line_id == line_id)
+            .ok_or(CartError::LineNotFound(line_id))?;
+        if line.voided {
+            return Err(CartError::LineVoided(line_id));
+        }
+        Ok(line)
+    }
+
+    fn validate_qty(qty: Decimal, unit: Unit) -> Result<Decimal, CartError> {
+        if qty <= Decimal::ZERO {
+            return Err(CartError::InvalidQuantity {
+                qty,
+                unit,
+                why: "it must be more than zero",
+            });
+        }
+        if qty > Decimal::from(MAX_LINE_QTY) {
+            return Err(CartError::InvalidQuantity {
+                qty,
+                unit,
+                why: "it is larger than 9999",
+            });
+        }
+        pricing::normalize_qty(qty, unit).ok_or(CartError::InvalidQuantity {
+            qty,
+            unit,
+            why: match unit {
+                Unit::Piece => "pieces are counted in whole numbers",
+                Unit::Kg => "weights have at most 3 decimals (grams)",
+            },
+        })
+    }
+
+    /// Add a product. Scanning the same piece item again adds to its line.
+    pub fn add_product(
+        &mut self,
+        product: &Product,
+        qty: Decimal,
+        barcode: Option<&str>,
+    ) -> Result<u32, CartError> {
+        self.unpaid()?;
+        let qty = Self::validate_qty(qty, product.unit)?;
+        if product.unit == Unit::Piece
+            && let Some(line) = self.lines.iter_mut().find(|l| {
+                !l.voided
+                    && l.sku == product.sku
+                    && l.price_override.is_none()
+                    && l.discount.is_none()
+                    && l.list_price == product.price
+            })
+        {
+            let new_qty = Self::validate_qty(line.qty + qty, product.unit)?;
+            line.qty = new_qty;
+            return Ok(line.line_id);
+        }
+        let line_id = self.next_line_id.max(1);
+        self.next_line_id = line_id + 1;
+        self.lines.push(CartLine {
+            line_id,
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            name_en: product.name_en.clone(),
+            category: product.category.clone(),
+            tax_class: product.tax_class.clone(),
+            tax_rate: product.tax_rate,
+            unit: product.unit,
+            qty,
+            list_price: product.price,
+            barcode: barcode.map(str::to_string),
+            price_override: None,
+            discount: None,
+            voided: false,
+        });
+        Ok(line_id)
+    }
+
+    pub fn set_qty(&mut self, line_id: u32, qty: Decimal) -> Result<(), CartError> {
+        self.unpaid()?;
+        let line = self.line_mut(line_id)?;
+        line.qty = Self::validate_qty(qty, line.unit)?;
+        Ok(())
+    }
+
+    /// Void a line: it stays visible, struck through, and counts for nothing.
+    pub fn void_line(&mut self, line_id: u32) -> Result<(), CartError> {
+        self.unpaid()?;
+        self.line_mut(line_id)?.voided = true;
+        Ok(())
+    }
+
+    /// Change a line's unit price (manager override for cashiers).
+    pub fn override_price(
+        &mut self,
+        line_id: u32,
+        price: Decimal,
+        reason: &str,
+        actor: &Actor,
+        approver: Option<&Actor>,
+        settings: &StoreSettings,
+    ) -> Result<(), CartError> {
+        self.unpaid()?;
+        if reason.trim().is_empty() {
+            return Err(CartError::ReasonRequired);
+        }
+        if price < Decimal::ZERO || !check_decimals(price, settings.minor_units()) {
+            return Err(CartError::InvalidPrice(price, settings.minor_units()));
+        }
+        let line = self.line_mut(line_id)?;
+        let detail = format!(
+            "line {line_id} {sku}: {old} -> {price} ({reason})",
+            sku = line.sku,
+            old = line.unit_price()
+        );
+        let ov = authorize(actor, approver, Action::PriceOverride, &detail)?;
+        let line = self.line_mut(line_id)?;
+        line.price_override = Some(PriceOverride {
+            price,
+            reason: reason.trim().to_string(),
+        });
+        self.overrides.extend(ov);
+        Ok(())
+    }
+
+    fn validate_discount(d: &Discount, settings: &StoreSettings) -> Result<(), CartError> {
+        if d.reason.trim().is_empty() {
+            return Err(CartError::ReasonRequired);
+        }
+        match &d.value {
+            DiscountValue::Percent(p) if *p <= Decimal::ZERO || *p > Decimal::ONE_HUNDRED => Err(
+                CartError::InvalidDiscount(format!("{p}%"), "a percentage is between 0 and 100"),
+            ),
+            DiscountValue::Amount(a)
+                if *a <= Decimal::ZERO || !check_decimals(*a, settings.minor_units()) =>
+            {
+                Err(CartError::InvalidDiscount(
+                    a.to_string(),
+                    "an amount is more than zero, in whole minor units",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Authorize a discount above the threshold; returns who approved it (if it needed it).
+    fn approve_discount(
+        &mut self,
+        d: &Discount,
+        base: Decimal,
+        what: String,
+        actor: &Actor,
+        approver: Option<&Actor>,
+        settings: &StoreSettings,
+    ) -> Result<Option<String>, CartError> {
+        let pct = discount_percent(&d.value, base);
+        if pct > settings.large_discount_percent {
+            let detail = format!("{what}: {:.2}% ({})", pct, d.reason.trim());
+            let ov = authorize(actor, approver, Action::LargeDiscount, &detail)?;
+            let approved_by = ov
+                .as_ref()
+                .map_or_else(|| actor.user_id.clone(), |o| o.approved_by.clone());
+            self.overrides.extend(ov);
+            return Ok(Some(approved_by));
+        }
+        Ok(None)
+    }
+
+    /// Discounts that grew above the threshold after they were set (quantity lowered, lines
+    /// voided, price overridden) need an approval before the sale completes.
+    fn check_discount_limits(&self, settings: &StoreSettings) -> Result<(), CartError> {
+        let large = |d: &Discount, base: Decimal| {
+            d.approved_by.is_none()
+                && discount_percent(&d.value, base) > settings.large_discount_percent
+        };
+        for l in self.active_lines() {
+            if let Some(d) = &l.discount
+                && large(d, l.unit_price() * l.qty)
+            {
+                return Err(AuthError::ApprovalRequired(Action::LargeDiscount).into());
+            }
+        }
+        if let Some(d) = &self.order_discount {
+            let t = self.price(settings).totals;
+            if large(d, t.subtotal - t.line_discounts) {
+                return Err(AuthError::ApprovalRequired(Action::LargeDiscount).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Set or clear (`None`) a line discount. Above the store's threshold a manager must approve.
+    pub fn discount_line(
+        &mut self,
+        line_id: u32,
+        discount: Option<Discount>,
+        actor: &Actor,
+        approver: Option<&Actor>,
+        settings: &StoreSettings,
+    ) -> Result<(), CartError> {
+        self.unpaid()?;
+        let line = self.line_mut(line_id)?.clone();
+        let mut discount = discount;
+        if let Some(d) = &mut discount {
+            Self::validate_discount(d, settings)?;
+            let base = line.unit_price() * line.qty;
+            d.approved_by = self.approve_discount(
+                d,
+                base,
+                format!("line {line_id}"),
+                actor,
+                approver,
+                settings,
+            )?;
+        }
+        self.line_mut(line_id)?.discount = discount;
+        Ok(())
+    }
+
+    /// Set or clear an order discount, allocated to the lines by the allocation rule.
+    pub fn discount_order(
+        &mut self,
+        discount: Option<Discount>,
+        actor: &Actor,
+        approver: Option<&Actor>,
+        settings: &StoreSettings,
+    ) -> Result<(), CartError> {
+        self.unpaid()?;
+        let mut discount = discount;
+        if let Some(d) = &mut discount {
+            if self.is_empty() {
+                return Err(CartError::Empty);
+            }
+            Self::validate_discount(d, settings)?;
+            // The order discount applies to the lines after their own discounts, before tax
+            // (see `pricing::price`): measure it on that base, not on a total that already has
+            // the current order discount off and, in exclusive mode, tax added.
+            let t = self.price(settings).totals;
+            let base = t.subtotal - t.line_discounts;
+            d.approved_by =
+                self.approve_discount(d, base, "order".into(), actor, approver, settings)?;
+        }
+        self.order_discount = discount;
+        Ok(())
+    }
+
+    pub fn price(&self, settings: &StoreSettings) -> PricedCart {
+        let active: Vec<&CartLine> = self.active_lines().collect();
+        let inputs: Vec<LineInput> = active
+            .iter()
+            .map(|l| LineInput {
+                qty: l.qty,
+                unit_price: l.unit_price(),
+                tax_rate: l.tax_rate,
+                discount: l.discount.as_ref().map(|d| d.value.clone()),
+            })
+            .collect();
+        let result = pricing::price(
+            &inputs,
+            self.order_discount.as_ref().map(|d| &d.value),
+            settings,
+        );
+        let zero = LineAmounts {
+            gross: Decimal::ZERO,
+            line_discount: Decimal::ZERO,
+            order_discount: Decimal::ZERO,
+            net: Decimal::ZERO,
+            tax: Decimal::ZERO,
+            total: Decimal::ZERO,
+        };
+        let mut amounts = result.lines.into_iter();
+        let lines = self
+            .lines
+            .iter()
+            .map(|l| PricedLine {
+                line: l.clone(),
+                unit_price: l.unit_price(),
+                amounts: if l.voided {
+                    zero.clone()
+                } else {
+                    amounts.next().unwrap_or_else(|| zero.clone())
+                },
+            })
+            .collect();
+        let item_count = active
+            .iter()
+            .map(|l| match l.unit {
+                Unit::Piece => l.qty,
+                Unit::Kg => Decimal::ONE,
+            })
+            .sum();
+        PricedCart {
+            lines,
+            tax_summary: result.tax_summary,
+            payment: payment_state(
+                result.totals.total,
+                &self.tenders,
+                settings.cash_rounding,
+                settings.minor_units(),
+            ),
+            totals: result.totals,
+            item_count,
+        }
+    }
+
+    /// Add a tender. Only cash may exceed what is due.
+    pub fn add_tender(
+        &mut self,
+        kind: TenderKind,
+        amount: Decimal,
+        reference: Option<String>,
+        settings: &StoreSettings,
+    ) -> Result<u32, CartError> {
+        let mu = settings.minor_units();
+        if amount <= Decimal::ZERO || !check_decimals(amount, mu) {
+            return Err(CartError::InvalidAmount(amount, mu));
+        }
+        let reference = reference
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        if kind.needs_reference() && reference.is_none() {
+            return Err(CartError::ReferenceRequired(kind));
+        }
+        if self.is_empty() {
+            return Err(CartError::Empty);
+        }
+        if self.tenders.is_empty() {
+            self.check_discount_limits(settings)?;
+        }
+        let before = self.price(settings).payment;
+        if before.remaining <= Decimal::ZERO {
+            return Err(CartError::NothingDue);
+        }
+        let tender_id = self.next_tender_id.max(1);
+        let tender = Tender {
+            tender_id,
+            kind,
+            amount,
+            reference,
+        };
+        let mut tenders = self.tenders.clone();
+        tenders.push(tender);
+        let total = self.price(settings).totals.total;
+        let after = payment_state(total, &tenders, settings.cash_rounding, mu);
+        let cash: Decimal = tenders
+            .iter()
+            .filter(|t| t.kind == TenderKind::Cash)
+            .map(|t| t.amount)
+            .sum();
+        // A non-cash tender may bring the amount paid up to the order total, no further. Change
+        // that then arises only from rounding the cash part down is paid from the cash.
+        if after.change > cash || (kind != TenderKind::Cash && after.paid > total) {
+            let remaining = if kind == TenderKind::Cash {
+                before.remaining
+            } else {
+                // what a non-cash tender can still cover, without cash rounding
+                (total - (before.paid)).max(Decimal::ZERO)
+            };
+            return Err(CartError::OverTender { kind, remaining });
+        }
+        self.tenders = tenders;
+        self.next_tender_id = tender_id + 1;
+        Ok(tender_id)
+    }
+
+    pub fn remove_tender(&mut self, tender_id: u32) -> Result<(), CartError> {
+        let before = self.tenders.len();
+        self.tenders.retain(|t| t.tender_id != tender_id);
+        if self.tenders.len() == before {
+            return Err(CartError::TenderNotFound(tender_id));
+        }
+        Ok(())
+    }
+
+    /// Check the cart can be completed: items present and fully paid.
+    pub fn ready_to_complete(&self, settings: &StoreSettings) -> Result<PricedCart, CartError> {
+        if self.is_empty() {
+            return Err(CartError::Empty);
+        }
+        self.check_discount_limits(settings)?;
+        let priced = self.price(settings);
+        if priced.payment.remaining > Decimal::ZERO {
+            return Err(CartError::NotPaid {
+                remaining: priced.payment.remaining,
+            });
+        }
+        Ok(priced)
+    }
+}

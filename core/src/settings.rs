@@ -1,0 +1,86 @@
+//! Store settings that change how a sale is priced and reported.
+
+use crate::money::{Currency, RoundingMode};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Whether shelf prices include tax (China: VAT-inclusive) or tax is added on top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxMode {
+    #[default]
+    Inclusive,
+    Exclusive,
+}
+
+/// Where tax is rounded to minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxRounding {
+    /// Each line's tax is rounded; the order's tax is the sum of the lines.
+    #[default]
+    PerLine,
+    /// Tax is rounded once per rate over the whole order, then allocated back to the lines
+    /// of that rate by the allocation rule so that lines still sum to the order.
+    PerOrder,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreSettings {
+    pub store_code: String,
+    pub store_name: String,
+    #[serde(default)]
+    pub store_name_en: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub tax_id: String,
+    pub currency: Currency,
+    #[serde(default)]
+    pub rounding: RoundingMode,
+    #[serde(default)]
+    pub tax_mode: TaxMode,
+    #[serde(default)]
+    pub tax_rounding: TaxRounding,
+    /// Cash rounding step (0.05 or 0.10) applied to cash tenders only, or none.
+    #[serde(default)]
+    pub cash_rounding: Option<Decimal>,
+    /// Offset of the store's local time from UTC, used for "sales by hour".
+    #[serde(default = "default_offset")]
+    pub utc_offset_minutes: i32,
+    /// A line or order discount above this percentage needs a manager.
+    #[serde(default = "default_large_discount")]
+    pub large_discount_percent: Decimal,
+}
+
+fn default_offset() -> i32 {
+    480
+}
+
+fn default_large_discount() -> Decimal {
+    Decimal::from(20)
+}
+
+impl StoreSettings {
+    /// Hangzhou defaults: CNY, VAT-inclusive, per-line tax rounding, half-up.
+    pub fn new(store_code: &str, store_name: &str) -> Self {
+        StoreSettings {
+            store_code: store_code.into(),
+            store_name: store_name.into(),
+            store_name_en: String::new(),
+            address: String::new(),
+            tax_id: String::new(),
+            currency: Currency::cny(),
+            rounding: RoundingMode::HalfUp,
+            tax_mode: TaxMode::Inclusive,
+            tax_rounding: TaxRounding::PerLine,
+            cash_rounding: None,
+            utc_offset_minutes: default_offset(),
+            large_discount_percent: default_large_discount(),
+        }
+    }
+
+    pub fn minor_units(&self) -> u32 {
+        self.currency.minor_units
+    }
+}
