@@ -1,0 +1,207 @@
+//! The hash-chained journal.
+//!
+//! Every committed event gets the next sequence number of the terminal and an entry whose hash is
+//! `SHA-256(prev_hash ‖ canonical bytes)`, hex-encoded. The canonical bytes are
+//! `seq \x1f terminal_id \x1f kind \x1f ref_id \x1f at \x1f payload`, where `payload` is the event
+//! serialised as JSON with object keys sorted (serde_json's default map). The first entry's
+//! `prev_hash` is 64 zeros. Changing, removing or reordering any entry breaks the chain from there.
+
+use crate::db::{Result, Store};
+use rusqlite::{Transaction, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What kind of event a journal entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Sale,
+    Return,
+    PostVoid,
+    NoSale,
+    PaidIn,
+    PaidOut,
+    ShiftOpen,
+    ZReport,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Sale => "sale",
+            EventKind::Return => "return",
+            EventKind::PostVoid => "post_void",
+            EventKind::NoSale => "no_sale",
+            EventKind::PaidIn => "paid_in",
+            EventKind::PaidOut => "paid_out",
+            EventKind::ShiftOpen => "shift_open",
+            EventKind::ZReport => "z_report",
+        }
+    }
+}
+
+/// Canonical JSON of a payload: keys sorted, no whitespace.
+pub fn canonical_json<T: Serialize>(payload: &T) -> Result<String> {
+    let value = serde_json::to_value(payload)?;
+    Ok(serde_json::to_string(&value)?)
+}
+
+pub fn entry_hash(
+    prev_hash: &str,
+    seq: i64,
+    terminal_id: &str,
+    kind: &str,
+    ref_id: &str,
+    at: &str,
+    payload: &str,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(seq.to_string().as_bytes());
+    for part in [terminal_id, kind, ref_id, at, payload] {
+        h.update([0x1f]);
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Identity of an event being committed: its id (UUIDv7, made by the caller), terminal and time.
+#[derive(Debug, Clone)]
+pub struct EventMeta<'a> {
+    pub event_id: &'a str,
+    pub terminal_id: &'a str,
+    pub at: &'a str,
+}
+
+/// Append an entry and its outbox record inside the caller's transaction. Returns the sequence.
+pub(crate) fn append<T: Serialize>(
+    tx: &Transaction<'_>,
+    meta: &EventMeta<'_>,
+    kind: EventKind,
+    ref_id: &str,
+    payload: &T,
+) -> Result<i64> {
+    let payload = canonical_json(payload)?;
+    let (prev_seq, prev_hash): (i64, String) = tx
+        .query_row(
+            "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS_HASH.to_string())),
+            e => Err(e),
+        })?;
+    let seq = prev_seq + 1;
+    let hash = entry_hash(
+        &prev_hash,
+        seq,
+        meta.terminal_id,
+        kind.as_str(),
+        ref_id,
+        meta.at,
+        &payload,
+    );
+    tx.prepare_cached(
+        "INSERT INTO journal (seq, terminal_id, kind, ref_id, at, payload, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        seq,
+        meta.terminal_id,
+        kind.as_str(),
+        ref_id,
+        meta.at,
+        payload,
+        prev_hash,
+        hash
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO outbox (event_id, seq, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![meta.event_id, seq, kind.as_str(), meta.at])?;
+    Ok(seq)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenLink {
+    pub seq: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub entries: u64,
+    pub first_broken: Option<BrokenLink>,
+    pub last_hash: String,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.first_broken.is_none()
+    }
+}
+
+impl Store {
+    /// Walk the whole journal and check every link.
+    pub fn verify_journal(&self) -> Result<VerifyReport> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, terminal_id, kind, ref_id, at, payload, prev_hash, hash
+             FROM journal ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut expected_prev = GENESIS_HASH.to_string();
+        let mut expected_seq = 1i64;
+        let mut entries = 0u64;
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            let terminal_id: String = r.get(1)?;
+            let kind: String = r.get(2)?;
+            let ref_id: String = r.get(3)?;
+            let at: String = r.get(4)?;
+            let payload: String = r.get(5)?;
+            let prev_hash: String = r.get(6)?;
+            let hash: String = r.get(7)?;
+            let broken = |reason: String| VerifyReport {
+                entries,
+                first_broken: Some(BrokenLink { seq, reason }),
+                last_hash: expected_prev.clone(),
+            };
+            if seq != expected_seq {
+                return Ok(broken(format!(
+                    "sequence jumps from {} to {seq}: entries are missing",
+                    expected_seq - 1
+                )));
+            }
+            if prev_hash != expected_prev {
+                return Ok(broken(
+                    "previous-hash does not match the entry before it".into(),
+                ));
+            }
+            let actual = entry_hash(&prev_hash, seq, &terminal_id, &kind, &ref_id, &at, &payload);
+            if actual != hash {
+                return Ok(broken(
+                    "content does not match its hash: the entry was altered".into(),
+                ));
+            }
+            entries += 1;
+            expected_prev = hash;
+            expected_seq += 1;
+        }
+        Ok(VerifyReport {
+            entries,
+            first_broken: None,
+            last_hash: expected_prev,
+        })
+    }
+
+    /// Number of journal events not yet acknowledged by the cloud.
+    pub fn outbox_pending(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+}
