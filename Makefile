@@ -1,0 +1,32 @@
+# Tillstone: the two set-up commands are `make run` and `make test`.
+CARGO ?= cargo
+DATA ?= data/demo
+LISTEN ?= 127.0.0.1:8787
+
+.PHONY: run test lint fmt bench build clean-data
+
+## Start the terminal on the demo store (created on first run) and print its URL.
+run:
+	$(CARGO) build --release -p tillstone-terminal
+	./target/release/tillstone serve --data $(DATA) --listen $(LISTEN) --init-demo
+
+## Everything CI checks: formatting, lints, all tests (unit, property, crash, API).
+test: lint
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Benchmarks (release): scan on a 1M-product catalog, durable commit, Z report; prints a table.
+bench:
+	$(CARGO) bench -p tillstone-tests --bench till
+
+build:
+	$(CARGO) build --workspace --release
+
+clean-data:
+	rm -rf $(DATA)

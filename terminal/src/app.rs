@@ -1,0 +1,1069 @@
+//! Terminal use cases: every operation the CLI, the HTTP API and (later) the desktop shell
+//! perform. Each takes the signed-in session, validates, calls the pure core and commits
+//! through the store. Expected outcomes (unknown barcode, over-tender, approval needed) come
+//! back as values or as [`AppError`]s with a stable code, never as panics.
+
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::pin;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tillstone_core::auth::{Action, Actor, authorize};
+use tillstone_core::barcode::{ScanKind, classify};
+use tillstone_core::cart::{Cart, PricedCart};
+use tillstone_core::catalog::{Product, Unit};
+use tillstone_core::member::MemberView;
+use tillstone_core::pricing::Discount;
+use tillstone_core::report::{ReportHeader, ReportKind, ShiftReport, build_report};
+use tillstone_core::returns::{ReturnLine, build_return, build_unreceipted_return, returnable};
+use tillstone_core::sale::{
+    DocContext, Sale, SaleKind, complete_sale, receipt_barcode, receipt_no_from_input,
+};
+use tillstone_core::settings::StoreSettings;
+use tillstone_core::tender::{Tender, TenderKind, quick_cash};
+use tillstone_store::Store;
+use tillstone_store::journal::VerifyReport;
+use tillstone_store::meta::{CartStatus, StoredCart, UserRow};
+use tillstone_store::sales::VoidRecord;
+use tillstone_store::shifts::{CashMovement, MovementKind, NewShift, ShiftRow};
+use uuid::Uuid;
+
+pub const DB_FILE: &str = "tillstone.db";
+const MAX_PIN_FAILURES: u32 = 5;
+const LOCKOUT: Duration = Duration::from_secs(300);
+
+/// A signed-in user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Session {
+    pub token: String,
+    pub user: Actor,
+}
+
+/// Credentials of a manager approving an override.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Approval {
+    pub user_id: String,
+    pub pin: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CartView {
+    pub cart_id: String,
+    pub status: CartStatus,
+    pub label: String,
+    pub tenders: Vec<Tender>,
+    pub order_discount: Option<Discount>,
+    pub member_id: Option<String>,
+    pub override_count: usize,
+    #[serde(flatten)]
+    pub priced: PricedCart,
+    /// Quick-cash amounts for the cash still due.
+    pub quick_cash: Vec<Decimal>,
+}
+
+/// What a scan did. Unknown or malformed codes are outcomes the cashier sees, not errors.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ScanOutcome {
+    Added {
+        line_id: u32,
+        product: Product,
+        cart: Box<CartView>,
+    },
+    /// A weighed item: ask the scale or the cashier for the weight, then add with `qty`.
+    NeedsWeight {
+        product: Product,
+    },
+    NotFound {
+        code: String,
+        message: String,
+    },
+    Invalid {
+        code: String,
+        message: String,
+    },
+    /// A receipt barcode: offer a return.
+    Receipt {
+        receipt_no: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReceiptHeader {
+    pub store_name: String,
+    pub store_name_en: String,
+    pub address: String,
+    pub tax_id: String,
+}
+
+/// A completed document with what a receipt shows around it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Receipt {
+    pub header: ReceiptHeader,
+    pub cashier_name: String,
+    /// Payload of the receipt-number barcode (Code 128), scanned for returns.
+    pub barcode: String,
+    pub sale: Sale,
+}
+
+/// A sale as found for a return.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SaleLookup {
+    pub sale: Sale,
+    pub returnable: BTreeMap<u32, Decimal>,
+    pub returns: Vec<String>,
+    pub voided: Option<VoidRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Denomination {
+    pub value: Decimal,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReturnItem {
+    pub sku: String,
+    pub qty: Decimal,
+}
+
+pub struct Terminal {
+    store: Mutex<Store>,
+    settings: StoreSettings,
+    terminal_id: String,
+    terminal_code: String,
+    sessions: Mutex<HashMap<String, Session>>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn new_id() -> String {
+    Uuid::now_v7().to_string()
+}
+
+impl Terminal {
+    /// Open the terminal whose data lives in `dir` (created by `init`).
+    pub fn open(dir: &Path) -> anyhow::Result<Terminal> {
+        let db = dir.join(DB_FILE);
+        if !db.exists() {
+            anyhow::bail!(
+                "no terminal data in {}: run `tillstone init --data {} --demo` first",
+                dir.display(),
+                dir.display()
+            );
+        }
+        let store = Store::open(&db)?;
+        let settings = store.settings()?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} has no store settings: run `tillstone init` again",
+                db.display()
+            )
+        })?;
+        let terminal_id = store.meta("terminal_id")?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} has no terminal id: run `tillstone init` again",
+                db.display()
+            )
+        })?;
+        let terminal_code = store.meta("terminal_code")?.unwrap_or_else(|| "T01".into());
+        Ok(Terminal {
+            store: Mutex::new(store),
+            settings,
+            terminal_id,
+            terminal_code,
+            sessions: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
+    }
+
+    pub fn terminal_id(&self) -> &str {
+        &self.terminal_id
+    }
+
+    pub fn terminal_code(&self) -> &str {
+        &self.terminal_code
+    }
+
+    /// The store, locked. A poisoned lock (a panic elsewhere) still guards a consistent SQLite
+    /// connection: every write is one transaction, so we carry on.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // ----- sign-in -------------------------------------------------------------------------
+
+    pub fn users(&self) -> AppResult<Vec<UserRow>> {
+        Ok(self
+            .store()
+            .users()?
+            .into_iter()
+            .filter(|u| u.active)
+            .collect())
+    }
+
+    fn check_pin(&self, user_id: &str, pin: &str) -> AppResult<Actor> {
+        {
+            let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((n, since)) = failures.get(user_id)
+                && *n >= MAX_PIN_FAILURES
+                && since.elapsed() < LOCKOUT
+            {
+                return Err(AppError::forbidden(
+                    "locked_out",
+                    format!(
+                        "too many wrong PINs for {user_id}: try again in {} minutes or ask a manager",
+                        (LOCKOUT - since.elapsed()).as_secs() / 60 + 1
+                    ),
+                ));
+            }
+        }
+        let user = self.store().user(user_id)?;
+        let ok = user
+            .as_ref()
+            .is_some_and(|u| u.active && pin::verify(pin, &u.pin_hash));
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match (ok, user) {
+            (true, Some(u)) => {
+                failures.remove(user_id);
+                Ok(Actor {
+                    user_id: u.user_id,
+                    name: u.name,
+                    role: u.role,
+                })
+            }
+            _ => {
+                let e = failures
+                    .entry(user_id.to_string())
+                    .or_insert((0, Instant::now()));
+                e.0 += 1;
+                e.1 = Instant::now();
+                Err(AppError::unauthorized(
+                    "wrong_pin",
+                    "user or PIN is wrong: check the user and enter the PIN again",
+                ))
+            }
+        }
+    }
+
+    pub fn login(&self, user_id: &str, pin: &str) -> AppResult<Session> {
+        let user = self.check_pin(user_id, pin)?;
+        let session = Session {
+            token: Uuid::new_v4().simple().to_string(),
+            user,
+        };
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(session.token.clone(), session.clone());
+        tracing::info!(user = %session.user.user_id, role = session.user.role.as_str(), "login");
+        Ok(session)
+    }
+
+    pub fn logout(&self, token: &str) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(token);
+    }
+
+    pub fn session(&self, token: &str) -> AppResult<Session> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::unauthorized("not_signed_in", "sign in with your user and PIN")
+            })
+    }
+
+    fn approver(&self, approval: Option<&Approval>) -> AppResult<Option<Actor>> {
+        approval
+            .map(|a| self.check_pin(&a.user_id, &a.pin))
+            .transpose()
+    }
+
+    fn require(&self, s: &Session, action: Action) -> AppResult<()> {
+        authorize(&s.user, None, action, "")?;
+        Ok(())
+    }
+
+    // ----- shifts --------------------------------------------------------------------------
+
+    pub fn current_shift(&self) -> AppResult<Option<ShiftRow>> {
+        Ok(self
+            .store()
+            .current_shift(&self.terminal_id, &self.settings)?)
+    }
+
+    fn open_shift_required(&self, store: &Store) -> AppResult<ShiftRow> {
+        store
+            .current_shift(&self.terminal_id, &self.settings)?
+            .ok_or_else(|| {
+                AppError::conflict(
+                    "no_open_shift",
+                    "no shift is open: open a shift with the cash float first",
+                )
+            })
+    }
+
+    pub fn open_shift(&self, s: &Session, float: Decimal) -> AppResult<ShiftRow> {
+        self.require(s, Action::OpenShift)?;
+        check_money(float, &self.settings, true)?;
+        let mut store = self.store();
+        if let Some(open) = store.current_shift(&self.terminal_id, &self.settings)? {
+            return Err(AppError::conflict(
+                "shift_already_open",
+                format!(
+                    "shift {} is already open (since {})",
+                    open.shift_no, open.opened_at
+                ),
+            ));
+        }
+        Ok(store.open_shift(
+            &NewShift {
+                shift_id: &new_id(),
+                terminal_id: &self.terminal_id,
+                user_id: &s.user.user_id,
+                float,
+                at: now(),
+            },
+            &new_id(),
+            &self.settings,
+        )?)
+    }
+
+    pub fn cash_movement(
+        &self,
+        s: &Session,
+        kind: MovementKind,
+        amount: Decimal,
+        reason: &str,
+        approval: Option<&Approval>,
+    ) -> AppResult<CashMovement> {
+        let approved_by = match kind {
+            MovementKind::NoSale => {
+                let approver = self.approver(approval)?;
+                authorize(&s.user, approver.as_ref(), Action::NoSale, reason)?
+                    .map(|o| o.approved_by)
+            }
+            _ => {
+                self.require(s, Action::PaidInOut)?;
+                check_money(amount, &self.settings, false)?;
+                if reason.trim().is_empty() {
+                    return Err(AppError::bad_request(
+                        "reason_required",
+                        "say what the cash is for",
+                    ));
+                }
+                None
+            }
+        };
+        let mut store = self.store();
+        let shift = self.open_shift_required(&store)?;
+        let mv = CashMovement {
+            movement_id: new_id(),
+            shift_id: shift.shift_id,
+            kind,
+            amount: if kind == MovementKind::NoSale {
+                Decimal::ZERO
+            } else {
+                amount
+            },
+            reason: reason.trim().to_string(),
+            user_id: s.user.user_id.clone(),
+            approved_by,
+            at: now(),
+        };
+        store.record_movement(&mv, &self.terminal_id, &new_id(), &self.settings)?;
+        Ok(mv)
+    }
+
+    fn report(
+        &self,
+        store: &Store,
+        shift: &ShiftRow,
+        kind: ReportKind,
+        z_no: Option<u64>,
+        counted: Option<Decimal>,
+    ) -> AppResult<ShiftReport> {
+        let agg = store.aggregates(&shift.shift_id, &self.settings)?;
+        let cash = store.shift_cash(shift, &self.settings)?;
+        let header = ReportHeader {
+            store_code: self.settings.store_code.clone(),
+            terminal_id: self.terminal_id.clone(),
+            shift_id: shift.shift_id.clone(),
+            shift_no: shift.shift_no,
+            opened_by: shift.opened_by.clone(),
+            opened_at: shift.opened_at,
+            at: now(),
+            currency: self.settings.currency.code.clone(),
+        };
+        Ok(build_report(
+            kind,
+            z_no,
+            header,
+            agg,
+            &cash,
+            counted,
+            &self.settings,
+        ))
+    }
+
+    pub fn x_report(&self, s: &Session) -> AppResult<ShiftReport> {
+        self.require(s, Action::XReport)?;
+        let store = self.store();
+        let shift = self.open_shift_required(&store)?;
+        self.report(&store, &shift, ReportKind::X, None, None)
+    }
+
+    /// Close the shift with the counted cash (or the count by denomination): the Z report.
+    pub fn close_shift(
+        &self,
+        s: &Session,
+        counted: Option<Decimal>,
+        denominations: &[Denomination],
+    ) -> AppResult<ShiftReport> {
+        self.require(s, Action::CloseShift)?;
+        let counted = match counted {
+            Some(c) => c,
+            None if !denominations.is_empty() => denominations
+                .iter()
+                .map(|d| d.value * Decimal::from(d.count))
+                .sum(),
+            None => {
+                return Err(AppError::bad_request(
+                    "count_required",
+                    "count the drawer: give the counted cash or the count per denomination",
+                ));
+            }
+        };
+        check_money(counted, &self.settings, true)?;
+        let mut store = self.store();
+        let shift = self.open_shift_required(&store)?;
+        let paying = store
+            .carts(CartStatus::Open)?
+            .into_iter()
+            .filter(|c| !c.cart.tenders.is_empty())
+            .count();
+        if paying > 0 {
+            return Err(AppError::conflict(
+                "carts_in_payment",
+                format!(
+                    "{paying} cart(s) are part-paid: complete or void them before closing the shift"
+                ),
+            ));
+        }
+        let z_no = store.next_z_no()?;
+        let report = self.report(&store, &shift, ReportKind::Z, Some(z_no), Some(counted))?;
+        store.close_shift(&report, &s.user.user_id, &new_id(), &self.settings)?;
+        tracing::info!(z_no, "shift closed");
+        Ok(report)
+    }
+
+    pub fn z_reports(&self, limit: usize) -> AppResult<Vec<ShiftReport>> {
+        Ok(self.store().z_reports(limit)?)
+    }
+
+    pub fn z_report(&self, z_no: u64) -> AppResult<ShiftReport> {
+        self.store().z_report(z_no)?.ok_or_else(|| {
+            AppError::not_found("z_not_found", format!("there is no Z report number {z_no}"))
+        })
+    }
+
+    // ----- carts ---------------------------------------------------------------------------
+
+    fn view(&self, stored: &StoredCart) -> CartView {
+        let priced = stored.cart.price(&self.settings);
+        let due = if stored.cart.tenders.is_empty() {
+            priced.payment.cash_due
+        } else {
+            priced.payment.remaining
+        };
+        CartView {
+            cart_id: stored.cart.cart_id.clone(),
+            status: stored.status,
+            label: stored.label.clone(),
+            tenders: stored.cart.tenders.clone(),
+            order_discount: stored.cart.order_discount.clone(),
+            member_id: stored.cart.member_id.clone(),
+            override_count: stored.cart.overrides.len(),
+            quick_cash: quick_cash(due, self.settings.minor_units()),
+            priced,
+        }
+    }
+
+    fn load_cart(&self, store: &Store, cart_id: &str) -> AppResult<StoredCart> {
+        store.cart(cart_id)?.ok_or_else(|| {
+            AppError::not_found(
+                "cart_not_found",
+                format!("cart {cart_id} does not exist (completed or voided?)"),
+            )
+        })
+    }
+
+    /// Load an open cart, apply `f`, persist it, return its view.
+    fn with_cart<T>(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        f: impl FnOnce(&mut Cart, &Store) -> AppResult<T>,
+    ) -> AppResult<(T, CartView)> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        let mut stored = self.load_cart(&store, cart_id)?;
+        if stored.status == CartStatus::Parked {
+            return Err(AppError::conflict(
+                "cart_parked",
+                "this cart is parked: resume it first",
+            ));
+        }
+        let out = f(&mut stored.cart, &store)?;
+        stored.user_id = s.user.user_id.clone();
+        store.save_cart(
+            &stored.cart,
+            CartStatus::Open,
+            &s.user.user_id,
+            &stored.label,
+            now(),
+        )?;
+        Ok((out, self.view(&stored)))
+    }
+
+    pub fn new_cart(&self, s: &Session) -> AppResult<CartView> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        self.open_shift_required(&store)?;
+        let stored = StoredCart {
+            cart: Cart::new(new_id()),
+            status: CartStatus::Open,
+            user_id: s.user.user_id.clone(),
+            label: String::new(),
+            updated_at: now().to_rfc3339(),
+        };
+        store.save_cart(&stored.cart, CartStatus::Open, &s.user.user_id, "", now())?;
+        Ok(self.view(&stored))
+    }
+
+    pub fn cart(&self, s: &Session, cart_id: &str) -> AppResult<CartView> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        Ok(self.view(&self.load_cart(&store, cart_id)?))
+    }
+
+    pub fn carts(&self, s: &Session, status: CartStatus) -> AppResult<Vec<CartView>> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        Ok(store.carts(status)?.iter().map(|c| self.view(c)).collect())
+    }
+
+    /// Scan or type a code into a cart.
+    pub fn scan(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        raw: &str,
+        qty: Option<Decimal>,
+    ) -> AppResult<ScanOutcome> {
+        let code = match classify(raw) {
+            ScanKind::Invalid { code, message } => {
+                return Ok(ScanOutcome::Invalid { code, message });
+            }
+            ScanKind::Receipt { receipt_no } => return Ok(ScanOutcome::Receipt { receipt_no }),
+            ScanKind::Gtin { code } | ScanKind::Other { code } => code,
+        };
+        let product = {
+            let store = self.store();
+            match store.product_by_barcode(&code)? {
+                Some(p) => Some(p),
+                None => store.product_by_sku(&code)?,
+            }
+        };
+        let Some(product) = product else {
+            return Ok(ScanOutcome::NotFound {
+                message: format!(
+                    "no product has the code {code}: check the label, search by name, or set the item aside"
+                ),
+                code,
+            });
+        };
+        if product.unit == Unit::Kg && qty.is_none() {
+            return Ok(ScanOutcome::NeedsWeight { product });
+        }
+        let qty = qty.unwrap_or(Decimal::ONE);
+        let (line_id, cart) = self.with_cart(s, cart_id, |cart, _| {
+            Ok(cart.add_product(&product, qty, Some(&code))?)
+        })?;
+        Ok(ScanOutcome::Added {
+            line_id,
+            product,
+            cart: Box::new(cart),
+        })
+    }
+
+    pub fn add_sku(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        sku: &str,
+        qty: Decimal,
+    ) -> AppResult<CartView> {
+        let product = self.store().product_by_sku(sku)?.ok_or_else(|| {
+            AppError::not_found("product_not_found", format!("no product with SKU {sku}"))
+        })?;
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| {
+                Ok(cart.add_product(&product, qty, None)?)
+            })?
+            .1)
+    }
+
+    pub fn set_qty(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        line_id: u32,
+        qty: Decimal,
+    ) -> AppResult<CartView> {
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| Ok(cart.set_qty(line_id, qty)?))?
+            .1)
+    }
+
+    pub fn void_line(&self, s: &Session, cart_id: &str, line_id: u32) -> AppResult<CartView> {
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| Ok(cart.void_line(line_id)?))?
+            .1)
+    }
+
+    pub fn override_price(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        line_id: u32,
+        price: Decimal,
+        reason: &str,
+        approval: Option<&Approval>,
+    ) -> AppResult<CartView> {
+        let approver = self.approver(approval)?;
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| {
+                Ok(cart.override_price(
+                    line_id,
+                    price,
+                    reason,
+                    &s.user,
+                    approver.as_ref(),
+                    &self.settings,
+                )?)
+            })?
+            .1)
+    }
+
+    pub fn discount_line(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        line_id: u32,
+        discount: Option<Discount>,
+        approval: Option<&Approval>,
+    ) -> AppResult<CartView> {
+        let approver = self.approver(approval)?;
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| {
+                Ok(cart.discount_line(
+                    line_id,
+                    discount,
+                    &s.user,
+                    approver.as_ref(),
+                    &self.settings,
+                )?)
+            })?
+            .1)
+    }
+
+    pub fn discount_order(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        discount: Option<Discount>,
+        approval: Option<&Approval>,
+    ) -> AppResult<CartView> {
+        let approver = self.approver(approval)?;
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| {
+                Ok(cart.discount_order(discount, &s.user, approver.as_ref(), &self.settings)?)
+            })?
+            .1)
+    }
+
+    pub fn add_tender(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        kind: TenderKind,
+        amount: Option<Decimal>,
+        reference: Option<String>,
+    ) -> AppResult<CartView> {
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| {
+                // No amount: pay exactly what is due (cash-rounded for cash).
+                let amount = match amount {
+                    Some(a) => a,
+                    None => {
+                        let p = cart.price(&self.settings).payment;
+                        if kind == TenderKind::Cash && cart.tenders.is_empty() {
+                            p.cash_due
+                        } else {
+                            p.remaining
+                        }
+                    }
+                };
+                Ok(cart.add_tender(kind, amount, reference, &self.settings)?)
+            })?
+            .1)
+    }
+
+    pub fn remove_tender(&self, s: &Session, cart_id: &str, tender_id: u32) -> AppResult<CartView> {
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| Ok(cart.remove_tender(tender_id)?))?
+            .1)
+    }
+
+    fn receipt(&self, store: &Store, sale: Sale) -> AppResult<Receipt> {
+        let cashier_name = store
+            .user(&sale.ctx.cashier_id)?
+            .map_or_else(|| sale.ctx.cashier_id.clone(), |u| u.name);
+        Ok(Receipt {
+            header: ReceiptHeader {
+                store_name: self.settings.store_name.clone(),
+                store_name_en: self.settings.store_name_en.clone(),
+                address: self.settings.address.clone(),
+                tax_id: self.settings.tax_id.clone(),
+            },
+            cashier_name,
+            barcode: receipt_barcode(&sale.ctx.receipt_no),
+            sale,
+        })
+    }
+
+    fn doc_context(&self, store: &Store, s: &Session, shift: &ShiftRow) -> AppResult<DocContext> {
+        let n = store.document_count()? + 1;
+        Ok(DocContext {
+            sale_id: new_id(),
+            receipt_no: format!("{}-{}-{n:08}", self.settings.store_code, self.terminal_code),
+            store_code: self.settings.store_code.clone(),
+            terminal_id: self.terminal_id.clone(),
+            shift_id: shift.shift_id.clone(),
+            cashier_id: s.user.user_id.clone(),
+            completed_at: now(),
+        })
+    }
+
+    /// Complete a fully paid cart: the sale is durable when this returns.
+    pub fn complete(&self, s: &Session, cart_id: &str) -> AppResult<Receipt> {
+        self.require(s, Action::Sell)?;
+        let mut store = self.store();
+        let shift = self.open_shift_required(&store)?;
+        let stored = self.load_cart(&store, cart_id)?;
+        if stored.status == CartStatus::Parked {
+            return Err(AppError::conflict(
+                "cart_parked",
+                "this cart is parked: resume it first",
+            ));
+        }
+        let ctx = self.doc_context(&store, s, &shift)?;
+        let sale = complete_sale(&stored.cart, &self.settings, ctx)?;
+        store.commit_sale(&sale, &self.settings, &new_id(), Some(cart_id))?;
+        tracing::info!(receipt = %sale.ctx.receipt_no, total = %sale.totals.total, "sale committed");
+        self.receipt(&store, sale)
+    }
+
+    pub fn park(&self, s: &Session, cart_id: &str, label: &str) -> AppResult<CartView> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        let mut stored = self.load_cart(&store, cart_id)?;
+        if !stored.cart.tenders.is_empty() {
+            return Err(AppError::conflict(
+                "payment_started",
+                "payment has started: remove the tenders before parking",
+            ));
+        }
+        if stored.cart.is_empty() {
+            return Err(AppError::conflict("cart_empty", "there is nothing to park"));
+        }
+        stored.status = CartStatus::Parked;
+        stored.label = label.trim().to_string();
+        store.save_cart(
+            &stored.cart,
+            CartStatus::Parked,
+            &s.user.user_id,
+            &stored.label,
+            now(),
+        )?;
+        Ok(self.view(&stored))
+    }
+
+    pub fn resume(&self, s: &Session, cart_id: &str) -> AppResult<CartView> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        let mut stored = self.load_cart(&store, cart_id)?;
+        stored.status = CartStatus::Open;
+        store.save_cart(
+            &stored.cart,
+            CartStatus::Open,
+            &s.user.user_id,
+            &stored.label,
+            now(),
+        )?;
+        Ok(self.view(&stored))
+    }
+
+    /// Void a whole cart that was not completed (order void). Part-paid carts need their
+    /// tenders removed first so no payment is forgotten.
+    pub fn void_cart(&self, s: &Session, cart_id: &str) -> AppResult<()> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        let stored = self.load_cart(&store, cart_id)?;
+        if !stored.cart.tenders.is_empty() {
+            return Err(AppError::conflict(
+                "payment_started",
+                "payment has started: remove (refund) the tenders before voiding",
+            ));
+        }
+        store.delete_cart(cart_id)?;
+        tracing::info!(cart = cart_id, user = %s.user.user_id, lines = stored.cart.lines.len(), "order voided");
+        Ok(())
+    }
+
+    // ----- returns and voids ---------------------------------------------------------------
+
+    pub fn find_sale(&self, s: &Session, input: &str) -> AppResult<SaleLookup> {
+        self.require(s, Action::ReturnWithReceipt)?;
+        let store = self.store();
+        let receipt_no = receipt_no_from_input(input);
+        let sale = store.sale_by_receipt(&receipt_no)?.ok_or_else(|| {
+            AppError::not_found(
+                "receipt_not_found",
+                format!("no receipt {receipt_no} on this terminal: check the number"),
+            )
+        })?;
+        let prior = store.returns_of(&sale.ctx.sale_id)?;
+        Ok(SaleLookup {
+            returnable: returnable(&sale, &prior),
+            returns: prior.iter().map(|r| r.ctx.receipt_no.clone()).collect(),
+            voided: store.void_of(&sale.ctx.sale_id)?,
+            sale,
+        })
+    }
+
+    /// Return lines of a receipted sale; refunds go to the original tenders.
+    pub fn return_lines(
+        &self,
+        s: &Session,
+        input: &str,
+        lines: &[ReturnLine],
+    ) -> AppResult<Receipt> {
+        self.require(s, Action::ReturnWithReceipt)?;
+        let mut store = self.store();
+        let shift = self.open_shift_required(&store)?;
+        let receipt_no = receipt_no_from_input(input);
+        let original = store.sale_by_receipt(&receipt_no)?.ok_or_else(|| {
+            AppError::not_found(
+                "receipt_not_found",
+                format!("no receipt {receipt_no} on this terminal: check the number"),
+            )
+        })?;
+        if store.void_of(&original.ctx.sale_id)?.is_some() {
+            return Err(tillstone_core::returns::ReturnError::Voided(receipt_no).into());
+        }
+        let prior = store.returns_of(&original.ctx.sale_id)?;
+        let ctx = self.doc_context(&store, s, &shift)?;
+        let doc = build_return(&original, &prior, lines, &self.settings, ctx)?;
+        store.commit_sale(&doc, &self.settings, &new_id(), None)?;
+        tracing::info!(receipt = %doc.ctx.receipt_no, original = %receipt_no, total = %doc.totals.total, "return committed");
+        self.receipt(&store, doc)
+    }
+
+    /// Return items without a receipt, at today's prices, with a manager's approval.
+    pub fn return_without_receipt(
+        &self,
+        s: &Session,
+        items: &[ReturnItem],
+        refund: TenderKind,
+        reason: &str,
+        approval: Option<&Approval>,
+    ) -> AppResult<Receipt> {
+        let approver = self.approver(approval)?;
+        let ov = authorize(
+            &s.user,
+            approver.as_ref(),
+            Action::RefundWithoutReceipt,
+            reason,
+        )?;
+        let mut store = self.store();
+        let shift = self.open_shift_required(&store)?;
+        let mut cart = Cart::new(new_id());
+        for item in items {
+            let p = store.product_by_sku(&item.sku)?.ok_or_else(|| {
+                AppError::not_found(
+                    "product_not_found",
+                    format!("no product with SKU {}", item.sku),
+                )
+            })?;
+            cart.add_product(&p, item.qty, None)?;
+        }
+        cart.overrides.extend(ov);
+        let ctx = self.doc_context(&store, s, &shift)?;
+        let doc = build_unreceipted_return(&cart, refund, &self.settings, ctx)?;
+        store.commit_sale(&doc, &self.settings, &new_id(), None)?;
+        self.receipt(&store, doc)
+    }
+
+    /// Post-void a completed sale of the current shift (manager).
+    pub fn post_void(
+        &self,
+        s: &Session,
+        input: &str,
+        reason: &str,
+        approval: Option<&Approval>,
+    ) -> AppResult<VoidRecord> {
+        if reason.trim().is_empty() {
+            return Err(AppError::bad_request(
+                "reason_required",
+                "give the reason for the void",
+            ));
+        }
+        let approver = self.approver(approval)?;
+        let ov = authorize(&s.user, approver.as_ref(), Action::PostVoid, reason)?;
+        let mut store = self.store();
+        let shift = self.open_shift_required(&store)?;
+        let receipt_no = receipt_no_from_input(input);
+        let sale = store.sale_by_receipt(&receipt_no)?.ok_or_else(|| {
+            AppError::not_found(
+                "receipt_not_found",
+                format!("no receipt {receipt_no} on this terminal"),
+            )
+        })?;
+        if sale.kind != SaleKind::Sale {
+            return Err(AppError::conflict(
+                "not_a_sale",
+                "only sales can be voided; a return is undone by selling again",
+            ));
+        }
+        if sale.ctx.shift_id != shift.shift_id {
+            return Err(AppError::conflict(
+                "other_shift",
+                "only sales of the open shift can be voided: make a return instead",
+            ));
+        }
+        if store.void_of(&sale.ctx.sale_id)?.is_some() {
+            return Err(AppError::conflict(
+                "already_voided",
+                format!("receipt {receipt_no} is already voided"),
+            ));
+        }
+        if !store.returns_of(&sale.ctx.sale_id)?.is_empty() {
+            return Err(AppError::conflict(
+                "has_returns",
+                "items of this sale were already returned: return the rest instead",
+            ));
+        }
+        let record = VoidRecord {
+            sale_id: sale.ctx.sale_id.clone(),
+            receipt_no,
+            shift_id: shift.shift_id,
+            user_id: s.user.user_id.clone(),
+            approved_by: ov.map_or_else(|| s.user.user_id.clone(), |o| o.approved_by),
+            reason: reason.trim().to_string(),
+            at: now().to_rfc3339(),
+        };
+        store.commit_void(&record, &new_id(), &self.terminal_id)?;
+        Ok(record)
+    }
+
+    pub fn receipt_of(&self, input: &str) -> AppResult<Receipt> {
+        let store = self.store();
+        let receipt_no = receipt_no_from_input(input);
+        let sale = store.sale_by_receipt(&receipt_no)?.ok_or_else(|| {
+            AppError::not_found("receipt_not_found", format!("no receipt {receipt_no}"))
+        })?;
+        self.receipt(&store, sale)
+    }
+
+    pub fn recent_sales(&self, s: &Session, limit: usize) -> AppResult<Vec<Sale>> {
+        self.require(s, Action::XReport)?;
+        Ok(self.store().recent_sales(limit.min(200))?)
+    }
+
+    // ----- catalog -------------------------------------------------------------------------
+
+    pub fn search_products(&self, query: &str, limit: usize) -> AppResult<Vec<Product>> {
+        if query.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .store()
+            .search_products(query.trim(), limit.clamp(1, 100))?)
+    }
+
+    /// Members by phone, last 4 digits, card number or name; phones masked.
+    pub fn search_members(
+        &self,
+        s: &Session,
+        query: &str,
+        limit: usize,
+    ) -> AppResult<Vec<MemberView>> {
+        self.require(s, Action::Sell)?;
+        Ok(self
+            .store()
+            .search_members(query, limit)?
+            .iter()
+            .map(MemberView::from)
+            .collect())
+    }
+
+    pub fn product(&self, sku: &str) -> AppResult<Product> {
+        self.store().product_by_sku(sku)?.ok_or_else(|| {
+            AppError::not_found("product_not_found", format!("no product with SKU {sku}"))
+        })
+    }
+
+    pub fn verify_journal(&self) -> AppResult<VerifyReport> {
+        Ok(self.store().verify_journal()?)
+    }
+
+    pub fn outbox_pending(&self) -> AppResult<u64> {
+        Ok(self.store().outbox_pending()?)
+    }
+
+    pub fn data_path(&self) -> PathBuf {
+        self.store().path().to_path_buf()
+    }
+}
+
+/// Money entered by a user: not negative (zero only where allowed), whole minor units.
+fn check_money(amount: Decimal, settings: &StoreSettings, zero_ok: bool) -> AppResult<()> {
+    let mu = settings.minor_units();
+    if amount < Decimal::ZERO || (!zero_ok && amount.is_zero()) || amount.normalize().scale() > mu {
+        return Err(AppError::new(
+            ErrorKind::BadRequest,
+            "invalid_amount",
+            format!(
+                "{amount} is not a valid amount: use a positive amount with at most {mu} decimals"
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! `tillstone-terminal`: the use cases of a till, its local HTTP API and the `tillstone` CLI.
+//!
+//! The desktop shell and the HTTP API are thin adapters over [`app::Terminal`].
+
+pub mod api;
+pub mod app;
+pub mod error;
+pub mod openapi;
+pub mod pin;
+pub mod setup;
+
+pub use app::Terminal;
+pub use error::{AppError, AppResult, ErrorKind};
+
+/// Serve the API on `listen` until Ctrl-C / SIGTERM.
+pub async fn serve(
+    terminal: std::sync::Arc<Terminal>,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {listen}: {e} (is another till running? use --listen)")
+    })?;
+    serve_on(terminal, listener).await
+}
+
+pub async fn serve_on(
+    terminal: std::sync::Arc<Terminal>,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
+    let app = api::router(terminal);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term =
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(s) => s,
+                        Err(_) => {
+                            let _ = ctrl_c.await;
+                            return;
+                        }
+                    };
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = ctrl_c.await;
+            }
+            tracing::info!("shutting down");
+        })
+        .await?;
+    Ok(())
+}

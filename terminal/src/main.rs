@@ -1,0 +1,408 @@
+//! `tillstone`: the terminal's command line.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rust_decimal::Decimal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tillstone_core::auth::{Actor, Role};
+use tillstone_core::report::ShiftReport;
+use tillstone_store::catalog::{Format, ImportMode, ImportOptions};
+use tillstone_terminal::app::{DB_FILE, Session, Terminal};
+use tillstone_terminal::setup::{InitOptions, init};
+
+#[derive(Parser)]
+#[command(
+    name = "tillstone",
+    version,
+    about = "Tillstone offline-first POS terminal"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a terminal's data directory (with --demo: the Hangzhou demo store).
+    Init {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long)]
+        demo: bool,
+        #[arg(long)]
+        store_code: Option<String>,
+        #[arg(long)]
+        store_name: Option<String>,
+        #[arg(long, default_value = "T01")]
+        terminal: String,
+        /// PIN of the first manager (user 9001) when not using --demo.
+        #[arg(long)]
+        manager_pin: Option<String>,
+    },
+    /// Import data into the terminal.
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
+    },
+    /// Shift reports.
+    Report {
+        kind: ReportArg,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Z: show this Z number instead of the latest.
+        #[arg(long)]
+        number: Option<u64>,
+        /// Z: close the open shift with this counted cash.
+        #[arg(long)]
+        close: Option<Decimal>,
+    },
+    /// The hash-chained journal.
+    Journal {
+        #[command(subcommand)]
+        what: JournalCmd,
+    },
+    /// Serve the local HTTP API (and the web UI, once built).
+    Serve {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+        /// Create the demo store in --data first if it does not exist yet.
+        #[arg(long)]
+        init_demo: bool,
+    },
+    /// Generate test data.
+    Fixtures {
+        #[command(subcommand)]
+        what: FixturesCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import products from CSV or JSON Lines.
+    Catalog {
+        file: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Refuse the whole file if any row is bad (default: import the good rows).
+        #[arg(long)]
+        all_or_nothing: bool,
+        #[arg(long)]
+        format: Option<FormatArg>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JournalCmd {
+    /// Check every link of the journal; exit 1 at the first broken one.
+    Verify {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum FixturesCmd {
+    /// Write a generated catalog (CSV or JSON Lines).
+    Catalog {
+        #[arg(long, default_value_t = 2000)]
+        products: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportArg {
+    X,
+    Z,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Csv,
+    Jsonl,
+}
+
+fn console() -> Session {
+    Session {
+        token: String::new(),
+        user: Actor {
+            user_id: "console".into(),
+            name: "Console".into(),
+            role: Role::Manager,
+        },
+    }
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.cmd {
+        Cmd::Init {
+            data,
+            demo,
+            store_code,
+            store_name,
+            terminal,
+            manager_pin,
+        } => {
+            let s = init(
+                &data,
+                &InitOptions {
+                    demo,
+                    store_code,
+                    store_name,
+                    terminal_code: terminal,
+                    manager_pin,
+                },
+            )?;
+            println!("terminal {} created in {}", s.terminal_id, data.display());
+            println!("users: {}", s.users);
+            if let Some(r) = s.catalog {
+                println!("products imported: {}", r.imported);
+            }
+            Ok(0)
+        }
+        Cmd::Import {
+            what:
+                ImportCmd::Catalog {
+                    file,
+                    data,
+                    all_or_nothing,
+                    format,
+                },
+        } => import_catalog(&data, &file, all_or_nothing, format),
+        Cmd::Report {
+            kind,
+            data,
+            json,
+            number,
+            close,
+        } => {
+            let t = Terminal::open(&data)?;
+            let report = match (kind, close, number) {
+                (ReportArg::X, _, _) => t.x_report(&console())?,
+                (ReportArg::Z, Some(counted), _) => {
+                    t.close_shift(&console(), Some(counted), &[])?
+                }
+                (ReportArg::Z, None, Some(n)) => t.z_report(n)?,
+                (ReportArg::Z, None, None) => t.z_reports(1)?.into_iter().next().context(
+                    "no Z report yet: close a shift with `tillstone report z --close AMOUNT`",
+                )?,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_report(&report);
+            }
+            Ok(0)
+        }
+        Cmd::Journal {
+            what: JournalCmd::Verify { data },
+        } => {
+            let t = Terminal::open(&data)?;
+            let r = t.verify_journal()?;
+            match r.first_broken {
+                None => {
+                    println!("OK: {} entries, last hash {}", r.entries, r.last_hash);
+                    Ok(0)
+                }
+                Some(b) => {
+                    println!(
+                        "BROKEN at entry {}: {} ({} entries before it are intact)",
+                        b.seq, b.reason, r.entries
+                    );
+                    Ok(1)
+                }
+            }
+        }
+        Cmd::Serve {
+            data,
+            listen,
+            init_demo,
+        } => {
+            if init_demo && !data.join(DB_FILE).exists() {
+                init(
+                    &data,
+                    &InitOptions {
+                        demo: true,
+                        store_code: None,
+                        store_name: None,
+                        terminal_code: "T01".into(),
+                        manager_pin: None,
+                    },
+                )?;
+            }
+            let t = Arc::new(Terminal::open(&data)?);
+            println!(
+                "Tillstone terminal {} ({}) serving http://{listen}/api/v1 — OpenAPI at http://{listen}/api/v1/openapi.json",
+                t.terminal_code(),
+                t.settings().store_name
+            );
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(tillstone_terminal::serve(t, listen))?;
+            Ok(0)
+        }
+        Cmd::Fixtures {
+            what:
+                FixturesCmd::Catalog {
+                    products,
+                    out,
+                    seed,
+                },
+        } => {
+            let file = std::fs::File::create(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let w = std::io::BufWriter::new(file);
+            match out.extension().and_then(|e| e.to_str()) {
+                Some("jsonl") | Some("ndjson") => {
+                    tillstone_fixtures::write_catalog_jsonl(w, products, seed)?
+                }
+                _ => tillstone_fixtures::write_catalog_csv(w, products, seed)?,
+            }
+            println!("{products} products written to {}", out.display());
+            Ok(0)
+        }
+    }
+}
+
+fn import_catalog(
+    data: &Path,
+    file: &Path,
+    all_or_nothing: bool,
+    format: Option<FormatArg>,
+) -> anyhow::Result<i32> {
+    let t = Terminal::open(data)?;
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:40}] {bytes}/{total_bytes} {msg} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let opts = ImportOptions {
+        mode: if all_or_nothing {
+            ImportMode::AllOrNothing
+        } else {
+            ImportMode::KeepGood
+        },
+        format: format.map(|f| match f {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Jsonl => Format::JsonLines,
+        }),
+    };
+    let report = t.store().import_catalog(file, &opts, &mut |p| {
+        bar.set_position(p.bytes_read);
+        bar.set_message(format!("{} rows", p.rows));
+    })?;
+    bar.finish_and_clear();
+    println!("{report}");
+    for e in &report.errors {
+        println!("  {e}");
+    }
+    if report.unlisted_errors() > 0 {
+        println!("  … and {} more rejected rows", report.unlisted_errors());
+    }
+    if !report.committed {
+        println!("nothing was imported (--all-or-nothing): fix the rows above and import again");
+        return Ok(1);
+    }
+    Ok(if report.rejected > 0 { 1 } else { 0 })
+}
+
+fn print_report(r: &ShiftReport) {
+    let title = match r.z_no {
+        Some(n) => format!("Z REPORT #{n}"),
+        None => "X REPORT".to_string(),
+    };
+    println!(
+        "{title} — store {} terminal {} shift {}",
+        r.header.store_code, r.header.terminal_id, r.header.shift_no
+    );
+    println!(
+        "opened {} by {}; at {}",
+        r.header.opened_at, r.header.opened_by, r.header.at
+    );
+    println!(
+        "sales      {:>6}  {:>12}",
+        r.agg.sales_count, r.agg.sales_total
+    );
+    println!(
+        "returns    {:>6}  {:>12}",
+        r.agg.returns_count, r.agg.returns_total
+    );
+    println!("discounts          {:>12}", r.agg.discounts);
+    println!(
+        "voided     {:>6}  {:>12}",
+        r.agg.voided_count, r.agg.voided_total
+    );
+    println!("net sales          {:>12}", r.net_sales);
+    println!("tax by rate:");
+    for t in &r.agg.tax {
+        println!(
+            "  {:>5}%  taxable {:>12}  tax {:>10}  total {:>12}",
+            t.rate * Decimal::ONE_HUNDRED,
+            t.taxable,
+            t.tax,
+            t.total
+        );
+    }
+    println!("tenders:");
+    for t in &r.agg.tenders {
+        println!(
+            "  {:<10} sales {:>12}  refunds {:>12}  ({} tenders)",
+            t.kind.as_str(),
+            t.sales,
+            t.refunds,
+            t.count
+        );
+    }
+    let c = &r.cash;
+    println!(
+        "cash: float {} + sales {} − refunds {} + paid-in {} − paid-out {} = expected {}",
+        c.opening_float, c.cash_sales, c.cash_refunds, c.paid_in, c.paid_out, c.expected
+    );
+    if let (Some(counted), Some(v)) = (c.counted, c.variance) {
+        println!("counted {counted}, variance {v}");
+    }
+    println!("sales by hour:");
+    for b in &r.agg.by_hour {
+        println!("  {}:00  {:>5}  {:>12}", b.key, b.count, b.net);
+    }
+    println!("by category:");
+    for b in &r.agg.by_category {
+        println!("  {:<24} {:>5}  {:>12}", b.key, b.count, b.net);
+    }
+    println!("by cashier:");
+    for b in &r.agg.by_cashier {
+        println!("  {:<10} {:>5}  {:>12}", b.key, b.count, b.net);
+    }
+    println!(
+        "no-sales {}, overrides {}",
+        r.no_sale_count, r.override_count
+    );
+}

@@ -1,0 +1,147 @@
+//! `tillstone init`: create a terminal's data directory, optionally with the demo store.
+
+use crate::app::DB_FILE;
+use crate::pin;
+use anyhow::{Context, bail};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::path::Path;
+use std::str::FromStr;
+use tillstone_core::auth::Role;
+use tillstone_core::catalog::TaxClass;
+use tillstone_core::member::Member;
+use tillstone_core::settings::StoreSettings;
+use tillstone_store::Store;
+use tillstone_store::catalog::{ImportMode, ImportOptions, ImportReport};
+use tillstone_store::meta::UserRow;
+
+const DEMO_MEMBERS_JSON: &str = include_str!("../../fixtures/demo/members.json");
+
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    pub demo: bool,
+    pub store_code: Option<String>,
+    pub store_name: Option<String>,
+    pub terminal_code: String,
+    pub manager_pin: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DemoUser {
+    user_id: String,
+    name: String,
+    role: Role,
+    pin: String,
+}
+
+#[derive(Debug)]
+pub struct InitSummary {
+    pub terminal_id: String,
+    pub users: usize,
+    pub catalog: Option<ImportReport>,
+}
+
+pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummary> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let db = dir.join(DB_FILE);
+    if db.exists() {
+        bail!(
+            "{} already holds a terminal: use another --data directory (existing sales are never overwritten)",
+            dir.display()
+        );
+    }
+    if opts.terminal_code.is_empty()
+        || opts.terminal_code.len() > 8
+        || !opts
+            .terminal_code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric())
+    {
+        bail!("the terminal code must be 1 to 8 letters or digits, like T01");
+    }
+    let mut store = Store::open(&db)?;
+    let terminal_id = uuid::Uuid::now_v7().to_string();
+    store.set_meta("terminal_id", &terminal_id)?;
+    store.set_meta("terminal_code", &opts.terminal_code)?;
+
+    let mut users = 0;
+    let mut catalog = None;
+    if opts.demo {
+        let settings: StoreSettings = serde_json::from_str(tillstone_fixtures::DEMO_STORE_JSON)
+            .context("the embedded demo store settings are not valid")?;
+        store.set_settings(&settings)?;
+        let demo_users: Vec<DemoUser> = serde_json::from_str(tillstone_fixtures::DEMO_USERS_JSON)
+            .context("the embedded demo users are not valid")?;
+        for u in demo_users {
+            store.upsert_user(&UserRow {
+                user_id: u.user_id,
+                name: u.name,
+                role: u.role,
+                pin_hash: pin::hash(&u.pin)?,
+                active: true,
+            })?;
+            users += 1;
+        }
+        for (i, line) in tillstone_fixtures::DEMO_TAX_CLASSES_CSV
+            .lines()
+            .enumerate()
+            .skip(1)
+        {
+            let cols: Vec<&str> = line.split(',').collect();
+            if cols.len() < 2 {
+                continue;
+            }
+            let rate = Decimal::from_str(cols[1].trim())
+                .with_context(|| format!("demo tax class line {}: bad rate", i + 1))?;
+            store.upsert_tax_class(&TaxClass {
+                code: cols[0].trim().to_string(),
+                rate,
+                name: cols
+                    .get(2)
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default(),
+            })?;
+        }
+        let members: Vec<Member> = serde_json::from_str(DEMO_MEMBERS_JSON)
+            .context("the embedded demo members are not valid")?;
+        for m in &members {
+            store.upsert_member(m)?;
+        }
+        let products = dir.join("demo-products.csv");
+        std::fs::write(&products, tillstone_fixtures::DEMO_PRODUCTS_CSV)?;
+        let report = store.import_catalog(
+            &products,
+            &ImportOptions {
+                mode: ImportMode::AllOrNothing,
+                format: None,
+            },
+            &mut |_| {},
+        )?;
+        std::fs::remove_file(&products).ok();
+        catalog = Some(report);
+    } else {
+        let code = opts
+            .store_code
+            .clone()
+            .context("give --store-code (or --demo for the demo store)")?;
+        let name = opts.store_name.clone().unwrap_or_else(|| code.clone());
+        store.set_settings(&StoreSettings::new(&code, &name))?;
+        let pin_s = opts
+            .manager_pin
+            .as_deref()
+            .context("give --manager-pin for the first manager (user id 9001)")?;
+        store.upsert_user(&UserRow {
+            user_id: "9001".into(),
+            name: "Manager".into(),
+            role: Role::Manager,
+            pin_hash: pin::hash(pin_s)?,
+            active: true,
+        })?;
+        users = 1;
+    }
+    Ok(InitSummary {
+        terminal_id,
+        users,
+        catalog,
+    })
+}

@@ -1,0 +1,130 @@
+//! The `tillstone` binary as an installer or manager uses it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tillstone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tillstone"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("tillstone runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn data(dir: &Path) -> String {
+    dir.join("t").display().to_string()
+}
+
+#[test]
+fn init_import_report_and_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = data(dir.path());
+    let o = tillstone(&["init", "--data", &d, "--demo"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("products imported: 2000"), "{}", text(&o));
+    let again = tillstone(&["init", "--data", &d, "--demo"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again).contains("already holds a terminal"),
+        "{}",
+        text(&again)
+    );
+
+    // A file with bad rows: the good rows are kept, every bad one is named by line.
+    let csv = dir.path().join("update.csv");
+    std::fs::write(
+        &csv,
+        "sku,name,name_en,category,tax_class,unit,price,barcodes\n\
+         NEW001,新品一,New One,饮料,standard,piece,3.50,6900000000011\n\
+         NEW002,新品二,New Two,饮料,nosuchtax,piece,3.50,\n\
+         NEW003,新品三,New Three,饮料,standard,piece,12;5,\n\
+         NEW004,新品四,New Four,饮料,standard,piece,8.00,\n",
+    )
+    .expect("write csv");
+    let o = tillstone(&[
+        "import",
+        "catalog",
+        csv.to_str().expect("utf8"),
+        "--data",
+        &d,
+        "--all-or-nothing",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("line 3"), "{}", text(&o));
+    assert!(text(&o).contains("line 4"), "{}", text(&o));
+    assert!(text(&o).contains("nothing was imported"), "{}", text(&o));
+    let o = tillstone(&[
+        "import",
+        "catalog",
+        csv.to_str().expect("utf8"),
+        "--data",
+        &d,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("imported 2 of 4 rows"), "{}", text(&o));
+
+    // No shift yet: the X report says what to do.
+    let o = tillstone(&["report", "x", "--data", &d]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("open a shift"), "{}", text(&o));
+    let o = tillstone(&["report", "z", "--data", &d]);
+    assert!(text(&o).contains("no Z report yet"), "{}", text(&o));
+
+    let o = tillstone(&["journal", "verify", "--data", &d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).starts_with("OK: 0 entries"), "{}", text(&o));
+}
+
+#[test]
+fn verify_reports_a_tampered_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = data(dir.path());
+    assert!(
+        tillstone(&["init", "--data", &d, "--demo"])
+            .status
+            .success()
+    );
+    {
+        let t = tillstone_terminal::Terminal::open(Path::new(&d)).expect("open");
+        let s = t.login("1001", "1111").expect("login");
+        t.open_shift(&s, rust_decimal::Decimal::from(100))
+            .expect("shift");
+        t.cash_movement(
+            &s,
+            tillstone_store::shifts::MovementKind::PaidIn,
+            rust_decimal::Decimal::from(20),
+            "float top-up",
+            None,
+        )
+        .expect("paid in");
+    }
+    let o = tillstone(&["report", "x", "--data", &d, "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let x: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(x["cash"]["expected"], "120.00");
+    let o = tillstone(&["report", "z", "--data", &d, "--close", "118.50"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Z REPORT #1"), "{}", text(&o));
+    assert!(text(&o).contains("variance -1.50"), "{}", text(&o));
+    let o = tillstone(&["journal", "verify", "--data", &d]);
+    assert!(text(&o).starts_with("OK: 3 entries"), "{}", text(&o));
+
+    let store = open_store(&d);
+    store.connection().execute_batch("DROP TRIGGER journal_no_update; UPDATE journal SET at = '2020-01-01T00:00:00+00:00' WHERE seq = 2;")
+        .expect("tamper");
+    let o = tillstone(&["journal", "verify", "--data", &d]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("BROKEN at entry 2"), "{}", text(&o));
+}
+
+fn open_store(d: &str) -> tillstone_store::Store {
+    tillstone_store::Store::open(Path::new(d).join("tillstone.db")).expect("store")
+}
