@@ -216,6 +216,7 @@ impl Cart {
                     && l.price_override.is_none()
                     && l.discount.is_none()
                     && l.list_price == product.price
+                    && l.tax_rate == product.tax_rate
             })
         {
             let new_qty = Self::validate_qty(line.qty + qty, product.unit)?;

@@ -441,6 +441,26 @@ fn a_day_at_the_till_over_http() {
         "receipt_not_found",
     );
 
+    // Without a receipt: a manager approves, the refund is at today's price, in cash.
+    let items = json!([{"sku": piece["sku"], "qty": "1"}]);
+    api.err(
+        "POST",
+        "/returns/unreceipted",
+        Some(json!({"items": items, "reason": "gift, no receipt"})),
+        StatusCode::FORBIDDEN,
+        "approval_required",
+    );
+    let nr = api.ok("POST", "/returns/unreceipted", Some(json!({"items": items, "reason": "gift, no receipt", "refund": "cash", "approval": {"user_id": "9001", "pin": "9999"}})));
+    assert_eq!(nr["sale"]["kind"], "return");
+    assert_eq!(nr["sale"]["original"], Value::Null);
+    assert_eq!(dec(&nr["sale"]["totals"]["total"]), dec(&piece["price"]));
+    assert_eq!(
+        nr["sale"]["overrides"][0]["action"],
+        "refund_without_receipt"
+    );
+    assert_eq!(nr["sale"]["overrides"][0]["approved_by"], "9001");
+    let unreceipted_refund = dec(&nr["sale"]["tenders"][0]["applied"]);
+
     // Park, list, resume, void a cart.
     let c2 = api.ok("POST", "/carts", None);
     let id2 = c2["cart_id"].as_str().expect("id").to_string();
@@ -534,7 +554,7 @@ fn a_day_at_the_till_over_http() {
     let x = api.ok("GET", "/reports/x", None);
     assert_eq!(x["kind"], "x");
     assert_eq!(x["sales_count"], 1);
-    assert_eq!(x["returns_count"], 1);
+    assert_eq!(x["returns_count"], 2);
     assert_eq!(x["voided_count"], 1);
     assert_eq!(x["no_sale_count"], 1);
     let cash_row = x["tenders"]
@@ -548,7 +568,18 @@ fn a_day_at_the_till_over_http() {
         - dec(&cash_row["refunds"])
         - Decimal::from(50);
     assert_eq!(dec(&x["cash"]["expected"]), expected);
-    assert_eq!(dec(&x["net_sales"]), total - refunded);
+    let ret_cash: Decimal = ret["sale"]["tenders"]
+        .as_array()
+        .expect("tenders")
+        .iter()
+        .filter(|t| t["kind"] == "cash")
+        .map(|t| dec(&t["applied"]))
+        .sum();
+    assert_eq!(dec(&cash_row["refunds"]), ret_cash + unreceipted_refund);
+    assert_eq!(
+        dec(&x["net_sales"]),
+        total - refunded - dec(&nr["sale"]["totals"]["total"])
+    );
 
     // Close with a count by denomination: Z report #1, immutable and listed.
     let z = api.ok(
@@ -563,8 +594,8 @@ fn a_day_at_the_till_over_http() {
     assert_eq!(api.ok("GET", "/shift", None), Value::Null);
     let j = api.ok("GET", "/journal/verify", None);
     assert_eq!(j["ok"], true);
-    // shift open, sale, return, no-sale, paid-out, sale, void, Z
-    assert_eq!(j["entries"], 8);
+    // shift open, sale, return, unreceipted return, no-sale, paid-out, sale, void, Z
+    assert_eq!(j["entries"], 9);
 }
 
 #[test]
