@@ -63,6 +63,21 @@ impl Store {
         Ok(self.conn.transaction()?)
     }
 
+    /// Run a query whose first column is a JSON document and decode every row.
+    pub(crate) fn json_docs<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let docs = stmt
+            .query_map(params, |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        docs.iter()
+            .map(|d| serde_json::from_str(d).map_err(StoreError::from))
+            .collect()
+    }
+
     fn migrate(&mut self) -> Result<()> {
         let current: i64 = self
             .conn

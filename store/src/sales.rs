@@ -131,44 +131,32 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM sales", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
-    fn load_doc(&self, sql: &str, key: &str) -> Result<Option<Sale>> {
-        let doc: Option<String> = self.conn.query_row(sql, [key], |r| r.get(0)).optional()?;
-        doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from))
-            .transpose()
-    }
-
     pub fn sale_by_receipt(&self, receipt_no: &str) -> Result<Option<Sale>> {
-        self.load_doc("SELECT doc FROM sales WHERE receipt_no = ?1", receipt_no)
+        Ok(self
+            .json_docs("SELECT doc FROM sales WHERE receipt_no = ?1", [receipt_no])?
+            .pop())
     }
 
     pub fn sale_by_id(&self, sale_id: &str) -> Result<Option<Sale>> {
-        self.load_doc("SELECT doc FROM sales WHERE sale_id = ?1", sale_id)
+        Ok(self
+            .json_docs("SELECT doc FROM sales WHERE sale_id = ?1", [sale_id])?
+            .pop())
     }
 
     /// Returns made against a sale, oldest first.
     pub fn returns_of(&self, sale_id: &str) -> Result<Vec<Sale>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT doc FROM sales WHERE original_sale_id = ?1 ORDER BY rowid")?;
-        let docs = stmt
-            .query_map([sale_id], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        docs.iter()
-            .map(|d| serde_json::from_str(d).map_err(StoreError::from))
-            .collect()
+        self.json_docs(
+            "SELECT doc FROM sales WHERE original_sale_id = ?1 ORDER BY rowid",
+            [sale_id],
+        )
     }
 
     /// Most recent documents first.
     pub fn recent_sales(&self, limit: usize) -> Result<Vec<Sale>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT doc FROM sales ORDER BY rowid DESC LIMIT ?1")?;
-        let docs = stmt
-            .query_map([limit as i64], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        docs.iter()
-            .map(|d| serde_json::from_str(d).map_err(StoreError::from))
-            .collect()
+        self.json_docs(
+            "SELECT doc FROM sales ORDER BY rowid DESC LIMIT ?1",
+            [limit as i64],
+        )
     }
 
     pub fn void_of(&self, sale_id: &str) -> Result<Option<VoidRecord>> {

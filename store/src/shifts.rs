@@ -316,28 +316,19 @@ impl Store {
     }
 
     pub fn z_report(&self, z_no: u64) -> Result<Option<ShiftReport>> {
-        let doc: Option<String> = self
-            .conn
-            .query_row(
+        Ok(self
+            .json_docs(
                 "SELECT report FROM z_reports WHERE z_no = ?1",
                 [z_no as i64],
-                |r| r.get(0),
-            )
-            .optional()?;
-        doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from))
-            .transpose()
+            )?
+            .pop())
     }
 
     /// Z reports, newest first.
     pub fn z_reports(&self, limit: usize) -> Result<Vec<ShiftReport>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT report FROM z_reports ORDER BY z_no DESC LIMIT ?1")?;
-        let docs = stmt
-            .query_map([limit as i64], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        docs.iter()
-            .map(|d| serde_json::from_str(d).map_err(StoreError::from))
-            .collect()
+        self.json_docs(
+            "SELECT report FROM z_reports ORDER BY z_no DESC LIMIT ?1",
+            [limit as i64],
+        )
     }
 }

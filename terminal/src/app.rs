@@ -849,16 +849,22 @@ impl Terminal {
 
     // ----- returns and voids ---------------------------------------------------------------
 
+    /// The committed document for a typed receipt number or a scanned receipt barcode.
+    fn sale_by_input(&self, store: &Store, input: &str) -> AppResult<(Sale, String)> {
+        let receipt_no = receipt_no_from_input(input);
+        match store.sale_by_receipt(&receipt_no)? {
+            Some(sale) => Ok((sale, receipt_no)),
+            None => Err(AppError::not_found(
+                "receipt_not_found",
+                format!("no receipt {receipt_no} on this terminal: check the number"),
+            )),
+        }
+    }
+
     pub fn find_sale(&self, s: &Session, input: &str) -> AppResult<SaleLookup> {
         self.require(s, Action::ReturnWithReceipt)?;
         let store = self.store();
-        let receipt_no = receipt_no_from_input(input);
-        let sale = store.sale_by_receipt(&receipt_no)?.ok_or_else(|| {
-            AppError::not_found(
-                "receipt_not_found",
-                format!("no receipt {receipt_no} on this terminal: check the number"),
-            )
-        })?;
+        let (sale, _) = self.sale_by_input(&store, input)?;
         let prior = store.returns_of(&sale.ctx.sale_id)?;
         Ok(SaleLookup {
             returnable: returnable(&sale, &prior),
@@ -878,13 +884,7 @@ impl Terminal {
         self.require(s, Action::ReturnWithReceipt)?;
         let mut store = self.store();
         let shift = self.open_shift_required(&store)?;
-        let receipt_no = receipt_no_from_input(input);
-        let original = store.sale_by_receipt(&receipt_no)?.ok_or_else(|| {
-            AppError::not_found(
-                "receipt_not_found",
-                format!("no receipt {receipt_no} on this terminal: check the number"),
-            )
-        })?;
+        let (original, receipt_no) = self.sale_by_input(&store, input)?;
         if store.void_of(&original.ctx.sale_id)?.is_some() {
             return Err(tillstone_core::returns::ReturnError::Voided(receipt_no).into());
         }
@@ -949,13 +949,7 @@ impl Terminal {
         let ov = authorize(&s.user, approver.as_ref(), Action::PostVoid, reason)?;
         let mut store = self.store();
         let shift = self.open_shift_required(&store)?;
-        let receipt_no = receipt_no_from_input(input);
-        let sale = store.sale_by_receipt(&receipt_no)?.ok_or_else(|| {
-            AppError::not_found(
-                "receipt_not_found",
-                format!("no receipt {receipt_no} on this terminal"),
-            )
-        })?;
+        let (sale, receipt_no) = self.sale_by_input(&store, input)?;
         if sale.kind != SaleKind::Sale {
             return Err(AppError::conflict(
                 "not_a_sale",
@@ -995,10 +989,7 @@ impl Terminal {
 
     pub fn receipt_of(&self, input: &str) -> AppResult<Receipt> {
         let store = self.store();
-        let receipt_no = receipt_no_from_input(input);
-        let sale = store.sale_by_receipt(&receipt_no)?.ok_or_else(|| {
-            AppError::not_found("receipt_not_found", format!("no receipt {receipt_no}"))
-        })?;
+        let (sale, _) = self.sale_by_input(&store, input)?;
         self.receipt(&store, sale)
     }
 
