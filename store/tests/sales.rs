@@ -218,6 +218,7 @@ fn sql_aggregates_match_the_reference_aggregation() {
         );
     }
     assert!(store.verify_journal().expect("verify").ok());
+    assert_eq!(store.document_count().expect("count"), docs.len() as u64);
 }
 
 #[test]
