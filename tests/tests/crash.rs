@@ -57,26 +57,35 @@ fn acknowledged_sales_survive_sigkill() -> anyhow::Result<()> {
             .stdout
             .take()
             .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<String>>()
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
-        // Let it start (sign-in and shift take a moment) and then kill it anywhere in its loop.
-        std::thread::sleep(Duration::from_millis(20 + next() % 120));
+        // Wait until it has signed in and opened its shift, then kill it anywhere in its loop
+        // of scanning, paying and committing.
+        let ready = rx.recv_timeout(Duration::from_secs(30));
+        if ready.as_deref() == Ok("READY") {
+            std::thread::sleep(Duration::from_micros(next() % 60_000));
+        }
         let still_running = child.try_wait()?.is_none();
         child.kill()?; // SIGKILL on Unix
         let status = child.wait()?;
-        let lines = reader
+        reader
             .join()
             .map_err(|_| anyhow::anyhow!("reader panicked"))?;
-        if !still_running {
+        let lines: Vec<String> = rx.try_iter().collect();
+        if !still_running || ready.as_deref() != Ok("READY") {
             let mut err = String::new();
             if let Some(mut e) = child.stderr.take() {
                 std::io::Read::read_to_string(&mut e, &mut err)?;
             }
-            anyhow::bail!("round {round}: the writer exited by itself ({status}): {err}");
+            anyhow::bail!(
+                "round {round}: the writer did not start or exited by itself ({status}): {err}"
+            );
         }
         killed_mid_run += 1;
         for l in lines {

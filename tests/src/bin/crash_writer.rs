@@ -23,6 +23,11 @@ fn main() -> anyhow::Result<()> {
         seed
     };
     let stdout = std::io::stdout();
+    {
+        let mut out = stdout.lock();
+        writeln!(out, "READY")?;
+        out.flush()?;
+    }
     loop {
         let cart = t.new_cart(&s)?;
         let lines = 1 + (next() % 20) as usize;
