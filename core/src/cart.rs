@@ -5,6 +5,7 @@
 
 use crate::auth::{Action, Actor, AuthError, Override, authorize};
 use crate::catalog::{Product, Unit};
+use crate::money::within_limit;
 use crate::pricing::{self, Discount, DiscountValue, LineAmounts, LineInput, discount_percent};
 use crate::settings::StoreSettings;
 use crate::tender::{PaymentState, Tender, TenderKind, payment_state};
@@ -18,6 +19,12 @@ pub const MAX_LINE_QTY: i64 = 9999;
 pub struct PriceOverride {
     pub price: Decimal,
     pub reason: String,
+    /// Who approved it and for how many units: raising the quantity above that needs a new
+    /// approval before payment.
+    #[serde(default)]
+    pub approved_by: String,
+    #[serde(default)]
+    pub approved_qty: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +89,7 @@ pub enum CartError {
         unit: Unit,
         why: &'static str,
     },
-    #[error("price {0} is not valid: it must be zero or more, with at most {1} decimals")]
+    #[error("price {0} is not valid: it must be from 0 to 99999999.99, with at most {1} decimals")]
     InvalidPrice(Decimal, u32),
     #[error("discount {0} is not valid: {1}")]
     InvalidDiscount(String, &'static str),
@@ -92,7 +99,9 @@ pub enum CartError {
     PaymentStarted,
     #[error("the cart is empty")]
     Empty,
-    #[error("the amount {0} is not valid: it must be more than zero, with at most {1} decimals")]
+    #[error(
+        "the amount {0} is not valid: it must be more than 0 and at most 99999999.99, with at most {1} decimals"
+    )]
     InvalidAmount(Decimal, u32),
     #[error("{kind} needs the transaction reference", kind = .0.as_str())]
     ReferenceRequired(TenderKind),
@@ -272,7 +281,10 @@ impl Cart {
         if reason.trim().is_empty() {
             return Err(CartError::ReasonRequired);
         }
-        if price < Decimal::ZERO || !check_decimals(price, settings.minor_units()) {
+        if price < Decimal::ZERO
+            || !within_limit(price)
+            || !check_decimals(price, settings.minor_units())
+        {
             return Err(CartError::InvalidPrice(price, settings.minor_units()));
         }
         let line = self.line_mut(line_id)?;
@@ -282,10 +294,15 @@ impl Cart {
             old = line.unit_price()
         );
         let ov = authorize(actor, approver, Action::PriceOverride, &detail)?;
+        let approved_by = ov
+            .as_ref()
+            .map_or_else(|| actor.user_id.clone(), |o| o.approved_by.clone());
         let line = self.line_mut(line_id)?;
         line.price_override = Some(PriceOverride {
             price,
             reason: reason.trim().to_string(),
+            approved_by,
+            approved_qty: line.qty,
         });
         self.overrides.extend(ov);
         Ok(())
@@ -300,7 +317,9 @@ impl Cart {
                 CartError::InvalidDiscount(format!("{p}%"), "a percentage is between 0 and 100"),
             ),
             DiscountValue::Amount(a)
-                if *a <= Decimal::ZERO || !check_decimals(*a, settings.minor_units()) =>
+                if *a <= Decimal::ZERO
+                    || !within_limit(*a)
+                    || !check_decimals(*a, settings.minor_units()) =>
             {
                 Err(CartError::InvalidDiscount(
                     a.to_string(),
@@ -311,36 +330,50 @@ impl Cart {
         }
     }
 
-    /// Authorize a discount above the threshold; returns who approved it (if it needed it).
+    /// Authorize a discount above the threshold; records on it who approved it and the
+    /// percentage they approved.
     fn approve_discount(
         &mut self,
-        d: &Discount,
+        d: &mut Discount,
         base: Decimal,
         what: String,
         actor: &Actor,
         approver: Option<&Actor>,
         settings: &StoreSettings,
-    ) -> Result<Option<String>, CartError> {
+    ) -> Result<(), CartError> {
+        d.approved_by = None;
+        d.approved_percent = None;
         let pct = discount_percent(&d.value, base);
         if pct > settings.large_discount_percent {
             let detail = format!("{what}: {:.2}% ({})", pct, d.reason.trim());
             let ov = authorize(actor, approver, Action::LargeDiscount, &detail)?;
-            let approved_by = ov
-                .as_ref()
-                .map_or_else(|| actor.user_id.clone(), |o| o.approved_by.clone());
+            d.approved_by = Some(
+                ov.as_ref()
+                    .map_or_else(|| actor.user_id.clone(), |o| o.approved_by.clone()),
+            );
+            d.approved_percent = Some(pct);
             self.overrides.extend(ov);
-            return Ok(Some(approved_by));
         }
-        Ok(None)
+        Ok(())
     }
 
-    /// Discounts that grew above the threshold after they were set (quantity lowered, lines
-    /// voided, price overridden) need an approval before the sale completes.
-    fn check_discount_limits(&self, settings: &StoreSettings) -> Result<(), CartError> {
+    /// Approvals cover what was approved, not more: a discount that grew above the threshold,
+    /// or above the percentage a manager approved, after it was set (quantity lowered, lines
+    /// voided, price overridden), and an overridden price on more units than approved, need a
+    /// new approval before payment and completion.
+    fn check_approvals(&self, settings: &StoreSettings) -> Result<(), CartError> {
         let large = |d: &Discount, base: Decimal| {
-            d.approved_by.is_none()
-                && discount_percent(&d.value, base) > settings.large_discount_percent
+            let pct = discount_percent(&d.value, base);
+            pct > settings.large_discount_percent
+                && !(d.approved_by.is_some() && d.approved_percent.is_some_and(|a| pct <= a))
         };
+        for l in self.active_lines() {
+            if let Some(o) = &l.price_override
+                && l.qty > o.approved_qty
+            {
+                return Err(AuthError::ApprovalRequired(Action::PriceOverride).into());
+            }
+        }
         for l in self.active_lines() {
             if let Some(d) = &l.discount
                 && large(d, l.unit_price() * l.qty)
@@ -372,7 +405,7 @@ impl Cart {
         if let Some(d) = &mut discount {
             Self::validate_discount(d, settings)?;
             let base = line.unit_price() * line.qty;
-            d.approved_by = self.approve_discount(
+            self.approve_discount(
                 d,
                 base,
                 format!("line {line_id}"),
@@ -405,8 +438,7 @@ impl Cart {
             // the current order discount off and, in exclusive mode, tax added.
             let t = self.price(settings).totals;
             let base = t.subtotal - t.line_discounts;
-            d.approved_by =
-                self.approve_discount(d, base, "order".into(), actor, approver, settings)?;
+            self.approve_discount(d, base, "order".into(), actor, approver, settings)?;
         }
         self.order_discount = discount;
         Ok(())
@@ -480,7 +512,7 @@ impl Cart {
         settings: &StoreSettings,
     ) -> Result<u32, CartError> {
         let mu = settings.minor_units();
-        if amount <= Decimal::ZERO || !check_decimals(amount, mu) {
+        if amount <= Decimal::ZERO || !within_limit(amount) || !check_decimals(amount, mu) {
             return Err(CartError::InvalidAmount(amount, mu));
         }
         let reference = reference
@@ -493,7 +525,7 @@ impl Cart {
             return Err(CartError::Empty);
         }
         if self.tenders.is_empty() {
-            self.check_discount_limits(settings)?;
+            self.check_approvals(settings)?;
         }
         let before = self.price(settings).payment;
         if before.remaining <= Decimal::ZERO {
@@ -545,7 +577,7 @@ impl Cart {
         if self.is_empty() {
             return Err(CartError::Empty);
         }
-        self.check_discount_limits(settings)?;
+        self.check_approvals(settings)?;
         let priced = self.price(settings);
         if priced.payment.remaining > Decimal::ZERO {
             return Err(CartError::NotPaid {

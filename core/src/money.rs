@@ -8,6 +8,15 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+/// The largest amount the till accepts anywhere a person types or imports one
+/// (99,999,999.99): far above any real sale, far below where arithmetic could overflow.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_410_065_407, 2, 0, false, 2);
+
+/// Whether an entered amount is within [`MAX_AMOUNT`] (either sign).
+pub fn within_limit(amount: Decimal) -> bool {
+    amount.abs() <= MAX_AMOUNT
+}
+
 /// A currency: ISO code and number of minor units (CNY has 2: yuan and fen).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Currency {
@@ -81,6 +90,14 @@ pub fn round_to_step(amount: Decimal, step: Decimal) -> Decimal {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn the_amount_limit() {
+        assert_eq!(MAX_AMOUNT.to_string(), "99999999.99");
+        assert!(within_limit(dec!(99999999.99)));
+        assert!(!within_limit(dec!(100000000)));
+        assert!(!within_limit(dec!(-100000000)));
+    }
 
     #[test]
     fn half_up_and_half_even_differ_at_midpoints() {

@@ -33,6 +33,9 @@ pub struct Discount {
     /// items) without an approval blocks completion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    /// The effective percentage the manager approved; more than that needs a new approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_percent: Option<Decimal>,
 }
 
 /// What pricing needs to know about one line.

@@ -83,6 +83,16 @@ pub struct CashSummary {
     pub counted: Option<Decimal>,
     /// counted − expected (negative: short).
     pub variance: Option<Decimal>,
+    /// The count per denomination, when the drawer was counted that way.
+    #[serde(default)]
+    pub denominations: Vec<DenominationCount>,
+}
+
+/// How many notes or coins of one value were counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenominationCount {
+    pub value: Decimal,
+    pub count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +165,7 @@ pub fn build_report(
             expected,
             counted,
             variance: counted.map(|c| c - expected),
+            denominations: Vec::new(),
         },
         no_sale_count: cash.no_sale_count,
         override_count: cash.override_count,

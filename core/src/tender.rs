@@ -67,6 +67,8 @@ pub struct PaymentState {
     pub change: Decimal,
     /// What the customer would pay if the rest is paid in cash (cash-rounded).
     pub cash_due: Decimal,
+    /// What a card or e-wallet may still pay (no cash rounding on non-cash tenders).
+    pub non_cash_due: Decimal,
 }
 
 /// Compute the payment state of `total` with `tenders`.
@@ -101,11 +103,11 @@ pub fn payment_state(
         .filter(|t| t.kind == TenderKind::Cash)
         .map(|t| t.amount)
         .sum();
-    let cash_due = if has_cash {
-        remaining
-    } else {
-        (cash_rounded - cash_paid).max(Decimal::ZERO)
-    };
+    // With or without cash tendered so far, what cash still has to cover is the cash part
+    // rounded, less the cash already handed over (equal to `remaining` once cash is present).
+    let cash_due = (cash_rounded - cash_paid).max(Decimal::ZERO);
+    // A card or wallet may bring the amount paid up to the unrounded total, never beyond.
+    let non_cash_due = (total - paid).max(Decimal::ZERO);
     let fix = |d: Decimal| {
         let mut d = d;
         d.rescale(minor_units);
@@ -119,6 +121,7 @@ pub fn payment_state(
         remaining: fix(remaining),
         change: fix(change),
         cash_due: fix(cash_due),
+        non_cash_due: fix(non_cash_due),
     }
 }
 

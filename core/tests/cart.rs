@@ -543,3 +543,75 @@ fn a_discount_that_grows_above_the_threshold_needs_approval_again() {
     cart.add_tender(TenderKind::Cash, dec!(0.01), None, &st)
         .expect_err("nothing is due on a fully discounted line");
 }
+
+#[test]
+fn an_approved_discount_covers_the_approved_percentage_only() {
+    let st = settings();
+    let mut cart = Cart::new("c");
+    let a = cart
+        .add_product(
+            &product("A", dec!(70.00), dec!(0.13), Unit::Piece),
+            dec!(1),
+            None,
+        )
+        .unwrap();
+    cart.add_product(
+        &product("B", dec!(30.00), dec!(0.13), Unit::Piece),
+        dec!(1),
+        None,
+    )
+    .unwrap();
+    // The manager approves 30.00 off 100.00 (30 %).
+    cart.discount_order(
+        Some(amount(dec!(30.00), "vip")),
+        &cashier(),
+        Some(&manager()),
+        &st,
+    )
+    .unwrap();
+    let d = cart.order_discount.as_ref().unwrap();
+    assert_eq!(
+        (d.approved_by.as_deref(), d.approved_percent),
+        (Some("m001"), Some(dec!(30)))
+    );
+    // Voiding the 70.00 line would make the same 30.00 a 100 % discount: approval again.
+    cart.void_line(a).unwrap();
+    assert_eq!(
+        cart.add_tender(TenderKind::Cash, dec!(1), None, &st)
+            .unwrap_err(),
+        CartError::Auth(AuthError::ApprovalRequired(Action::LargeDiscount))
+    );
+}
+
+#[test]
+fn an_approved_price_covers_the_approved_quantity_only() {
+    let st = settings();
+    let mut cart = Cart::new("c");
+    let id = cart
+        .add_product(
+            &product("A", dec!(25.00), dec!(0.13), Unit::Piece),
+            dec!(1),
+            None,
+        )
+        .unwrap();
+    cart.add_product(
+        &product("B", dec!(5.00), dec!(0.13), Unit::Piece),
+        dec!(1),
+        None,
+    )
+    .unwrap();
+    cart.override_price(id, dec!(0.00), "damaged", &cashier(), Some(&manager()), &st)
+        .unwrap();
+    let o = cart.lines[0].price_override.as_ref().unwrap();
+    assert_eq!((o.approved_by.as_str(), o.approved_qty), ("m001", dec!(1)));
+    // Fifty damaged units at 0.00 were never approved.
+    cart.set_qty(id, dec!(50)).unwrap();
+    assert_eq!(
+        cart.add_tender(TenderKind::Cash, dec!(5), None, &st)
+            .unwrap_err(),
+        CartError::Auth(AuthError::ApprovalRequired(Action::PriceOverride))
+    );
+    cart.set_qty(id, dec!(1)).unwrap();
+    cart.add_tender(TenderKind::Cash, dec!(5), None, &st)
+        .unwrap();
+}

@@ -246,6 +246,7 @@ fn ring_up(g: &GenCart) -> Cart {
                 value: d.clone(),
                 reason: "prop".into(),
                 approved_by: None,
+                approved_percent: None,
             };
             cart.discount_line(id, Some(d), &manager(), None, st)
                 .unwrap();
@@ -256,6 +257,7 @@ fn ring_up(g: &GenCart) -> Cart {
             value: d.clone(),
             reason: "prop".into(),
             approved_by: None,
+            approved_percent: None,
         };
         cart.discount_order(Some(d), &manager(), None, st).unwrap();
     }

@@ -58,6 +58,10 @@ CREATE TABLE sales (
     original_sale_id TEXT REFERENCES sales (sale_id),
     line_count       INTEGER NOT NULL,
     override_count   INTEGER NOT NULL,
+    -- Idempotency: the cart a sale completed, or the client's request id of a return; a
+    -- retried request finds the document it already made.
+    cart_id          TEXT UNIQUE,
+    request_id       TEXT UNIQUE,
     doc              TEXT NOT NULL
 );
 -- Covering index for the shift report: the aggregates never read the JSON documents.
@@ -150,6 +154,25 @@ CREATE TRIGGER sale_lines_no_update BEFORE UPDATE ON sale_lines BEGIN SELECT RAI
 CREATE TRIGGER sale_lines_no_delete BEFORE DELETE ON sale_lines BEGIN SELECT RAISE(ABORT, 'sales are immutable'); END;
 CREATE TRIGGER sale_tenders_no_update BEFORE UPDATE ON sale_tenders BEGIN SELECT RAISE(ABORT, 'sales are immutable'); END;
 CREATE TRIGGER sale_tenders_no_delete BEFORE DELETE ON sale_tenders BEGIN SELECT RAISE(ABORT, 'sales are immutable'); END;
+CREATE TRIGGER sale_taxes_no_update BEFORE UPDATE ON sale_taxes BEGIN SELECT RAISE(ABORT, 'sales are immutable'); END;
+CREATE TRIGGER sale_taxes_no_delete BEFORE DELETE ON sale_taxes BEGIN SELECT RAISE(ABORT, 'sales are immutable'); END;
+CREATE TRIGGER voids_no_update BEFORE UPDATE ON voids BEGIN SELECT RAISE(ABORT, 'voids are immutable'); END;
+CREATE TRIGGER voids_no_delete BEFORE DELETE ON voids BEGIN SELECT RAISE(ABORT, 'voids are immutable'); END;
+CREATE TRIGGER cash_movements_no_update BEFORE UPDATE ON cash_movements BEGIN SELECT RAISE(ABORT, 'cash movements are immutable'); END;
+CREATE TRIGGER cash_movements_no_delete BEFORE DELETE ON cash_movements BEGIN SELECT RAISE(ABORT, 'cash movements are immutable'); END;
+CREATE TRIGGER shifts_closed_no_update BEFORE UPDATE ON shifts WHEN OLD.closed_at IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'closed shifts are immutable'); END;
+CREATE TRIGGER shifts_no_delete BEFORE DELETE ON shifts BEGIN SELECT RAISE(ABORT, 'shifts are immutable'); END;
+-- Nothing is booked into a closed shift.
+CREATE TRIGGER sales_open_shift BEFORE INSERT ON sales
+    WHEN (SELECT closed_at FROM shifts WHERE shift_id = NEW.shift_id) IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'the shift is closed'); END;
+CREATE TRIGGER voids_open_shift BEFORE INSERT ON voids
+    WHEN (SELECT closed_at FROM shifts WHERE shift_id = NEW.shift_id) IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'the shift is closed'); END;
+CREATE TRIGGER cash_movements_open_shift BEFORE INSERT ON cash_movements
+    WHEN (SELECT closed_at FROM shifts WHERE shift_id = NEW.shift_id) IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'the shift is closed'); END;
 CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 CREATE TRIGGER z_reports_no_update BEFORE UPDATE ON z_reports BEGIN SELECT RAISE(ABORT, 'Z reports are immutable'); END;

@@ -45,7 +45,7 @@ const PROGRESS_EVERY: u64 = 1_000;
 /// Name matches fetched for ranking before the best `limit` are returned.
 const SEARCH_CANDIDATES: usize = 500;
 /// Largest price accepted, in minor units (10 billion yuan): anything above is a typo.
-const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
+const MAX_PRICE_MINOR: i64 = 9_999_999_999; // tillstone_core::money::MAX_AMOUNT in fen
 /// Page cache used during an import (negative = KiB).
 const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 

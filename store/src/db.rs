@@ -3,8 +3,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("the shift is closed: open a new shift")]
+    ShiftClosed,
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("stored data is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("cannot read {path}: {source}")]
@@ -18,6 +20,18 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        // The triggers that keep documents out of closed shifts raise this message.
+        match &e {
+            rusqlite::Error::SqliteFailure(_, Some(msg)) if msg == "the shift is closed" => {
+                StoreError::ShiftClosed
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -58,9 +72,14 @@ impl Store {
 
     /// Begin a transaction for committed history, with `synchronous=FULL` (set each time, so a
     /// relaxed cart write before it can never weaken a sale's durability).
+    /// The transaction is IMMEDIATE: it takes the write lock before reading, so another
+    /// process (the CLI closing a shift while the server sells) cannot slip a write between
+    /// what this transaction reads and what it writes.
     pub(crate) fn durable_tx(&mut self) -> Result<rusqlite::Transaction<'_>> {
         self.conn.pragma_update(None, "synchronous", "FULL")?;
-        Ok(self.conn.transaction()?)
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
     /// Run a query whose first column is a JSON document and decode every row.

@@ -113,8 +113,9 @@ impl Store {
         Ok(rows)
     }
 
-    /// Persist a cart in progress. Carts are not committed history: they are written with
-    /// `synchronous=NORMAL` (no fsync per scan); the next committed sale syncs them too.
+    /// Persist a cart in progress. Carts without tenders are not committed history: they are
+    /// written with `synchronous=NORMAL` (no fsync per scan); the next durable commit syncs
+    /// them too. A cart with tenders is written with `synchronous=FULL`.
     pub fn save_cart(
         &self,
         cart: &Cart,
@@ -123,7 +124,14 @@ impl Store {
         label: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let _relaxed = crate::db::RelaxedSync::new(&self.conn)?;
+        // A cart holding tenders is money taken (a card charged, a wallet paid): that is
+        // written durably like history.
+        let _relaxed = if cart.tenders.is_empty() {
+            Some(crate::db::RelaxedSync::new(&self.conn)?)
+        } else {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+            None
+        };
         self.conn.prepare_cached(
             "INSERT INTO carts (cart_id, status, user_id, label, updated_at, cart) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (cart_id) DO UPDATE SET status = excluded.status, user_id = excluded.user_id,

@@ -2,7 +2,7 @@
 
 use crate::db::{Result, Store, StoreError};
 use crate::journal::{EventKind, EventMeta, append};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -34,6 +34,7 @@ impl Store {
         settings: &StoreSettings,
         event_id: &str,
         cart_id: Option<&str>,
+        request_id: Option<&str>,
     ) -> Result<i64> {
         let mu = settings.minor_units();
         let m = |d: Decimal| to_minor(d, mu, settings.rounding);
@@ -43,8 +44,8 @@ impl Store {
         tx.prepare_cached(
             "INSERT INTO sales (sale_id, receipt_no, kind, shift_id, cashier_id, completed_at,
                 local_hour, subtotal_minor, discount_minor, tax_minor, total_minor, rounding_minor,
-                original_sale_id, line_count, override_count, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                original_sale_id, line_count, override_count, cart_id, request_id, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?
         .execute(params![
             sale.ctx.sale_id,
@@ -62,6 +63,8 @@ impl Store {
             sale.original.as_ref().map(|o| o.sale_id.as_str()),
             sale.lines.len() as i64,
             sale.overrides.len() as i64,
+            cart_id,
+            request_id,
             doc,
         ])?;
         {
@@ -137,6 +140,20 @@ impl Store {
     pub fn sale_by_receipt(&self, receipt_no: &str) -> Result<Option<Sale>> {
         Ok(self
             .json_docs("SELECT doc FROM sales WHERE receipt_no = ?1", [receipt_no])?
+            .pop())
+    }
+
+    /// The sale a cart was completed into (a retried completion finds it).
+    pub fn sale_by_cart(&self, cart_id: &str) -> Result<Option<Sale>> {
+        Ok(self
+            .json_docs("SELECT doc FROM sales WHERE cart_id = ?1", [cart_id])?
+            .pop())
+    }
+
+    /// The document a client request made (a retried return finds it).
+    pub fn sale_by_request(&self, request_id: &str) -> Result<Option<Sale>> {
+        Ok(self
+            .json_docs("SELECT doc FROM sales WHERE request_id = ?1", [request_id])?
             .pop())
     }
 
@@ -216,119 +233,129 @@ impl Store {
 
     /// Report aggregates of a shift, computed in SQL over the committed rows.
     pub fn aggregates(&self, shift_id: &str, settings: &StoreSettings) -> Result<Aggregates> {
-        let mu = settings.minor_units();
-        let d = |minor: i64| from_minor(minor, mu);
-        let mut a = Aggregates::default();
-        const LIVE: &str = "s.shift_id = ?1 AND s.sale_id NOT IN (SELECT sale_id FROM voids)";
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT s.kind, COUNT(*), SUM(s.subtotal_minor), SUM(s.discount_minor),
-                    SUM(s.total_minor), SUM(s.rounding_minor)
-             FROM sales s WHERE {LIVE} GROUP BY s.kind"
-        ))?;
-        let mut rows = stmt.query([shift_id])?;
-        while let Some(r) = rows.next()? {
-            let kind: String = r.get(0)?;
-            let count = r.get::<_, i64>(1)? as u64;
-            let rounding = d(r.get(5)?);
-            if kind == "sale" {
-                a.sales_count = count;
-                a.gross_sales = d(r.get(2)?);
-                a.discounts = d(r.get(3)?);
-                a.sales_total = d(r.get(4)?);
-                a.rounding += rounding;
-            } else {
-                a.returns_count = count;
-                a.returns_total = d(r.get(4)?);
-                a.rounding -= rounding;
-            }
-        }
-        let (vc, vt): (i64, Option<i64>) = self.conn.query_row(
-            "SELECT COUNT(*), SUM(s.total_minor) FROM sales s JOIN voids v USING (sale_id)
-             WHERE s.shift_id = ?1",
-            [shift_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        a.voided_count = vc as u64;
-        a.voided_total = d(vt.unwrap_or(0));
-
-        const SIGN: &str = "CASE s.kind WHEN 'sale' THEN 1 ELSE -1 END";
-        let mut tax: BTreeMap<Decimal, TaxRow> = BTreeMap::new();
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT t.rate, SUM({SIGN} * t.taxable_minor), SUM({SIGN} * t.tax_minor),
-                    SUM({SIGN} * t.total_minor)
-             FROM sale_taxes t JOIN sales s USING (sale_id) WHERE {LIVE} GROUP BY t.rate"
-        ))?;
-        let mut rows = stmt.query([shift_id])?;
-        while let Some(r) = rows.next()? {
-            let rate_s: String = r.get(0)?;
-            let rate = Decimal::from_str(&rate_s)
-                .map_err(|e| StoreError::Invalid(format!("tax rate {rate_s:?}: {e}")))?
-                .normalize();
-            tax.insert(
-                rate,
-                TaxRow {
-                    rate,
-                    taxable: d(r.get(1)?),
-                    tax: d(r.get(2)?),
-                    total: d(r.get(3)?),
-                },
-            );
-        }
-        a.tax = tax.into_values().collect();
-
-        let mut tenders: BTreeMap<TenderKind, TenderRow> = BTreeMap::new();
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT t.kind, s.kind, COUNT(*), SUM(t.applied_minor)
-             FROM sale_tenders t JOIN sales s USING (sale_id) WHERE {LIVE} GROUP BY t.kind, s.kind"
-        ))?;
-        let mut rows = stmt.query([shift_id])?;
-        while let Some(r) = rows.next()? {
-            let k: String = r.get(0)?;
-            let kind = TenderKind::parse(&k)
-                .ok_or_else(|| StoreError::Invalid(format!("unknown tender kind {k:?}")))?;
-            let e = tenders.entry(kind).or_insert(TenderRow {
-                kind,
-                sales: Decimal::ZERO,
-                refunds: Decimal::ZERO,
-                count: 0,
-            });
-            e.count += r.get::<_, i64>(2)? as u64;
-            let amount = d(r.get(3)?);
-            if r.get::<_, String>(1)? == "sale" {
-                e.sales += amount;
-            } else {
-                e.refunds += amount;
-            }
-        }
-        a.tenders = tenders.into_values().collect();
-
-        let bucket = |sql: String| -> Result<Vec<Bucket>> {
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let rows = stmt
-                .query_map([shift_id], |r| {
-                    Ok(Bucket {
-                        key: r.get(0)?,
-                        count: r.get::<_, i64>(1)? as u64,
-                        net: d(r.get(2)?),
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        };
-        a.by_hour = bucket(format!(
-            "SELECT s.local_hour, COUNT(*), SUM({SIGN} * s.total_minor) FROM sales s
-             WHERE {LIVE} GROUP BY s.local_hour ORDER BY s.local_hour"
-        ))?;
-        a.by_cashier = bucket(format!(
-            "SELECT s.cashier_id, COUNT(*), SUM({SIGN} * s.total_minor) FROM sales s
-             WHERE {LIVE} GROUP BY s.cashier_id ORDER BY s.cashier_id"
-        ))?;
-        a.by_category = bucket(format!(
-            "SELECT l.category, COUNT(*), SUM({SIGN} * l.total_minor)
-             FROM sale_lines l JOIN sales s USING (sale_id)
-             WHERE {LIVE} GROUP BY l.category ORDER BY l.category"
-        ))?;
-        normalize(&mut a, mu);
-        Ok(a)
+        aggregates_on(&self.conn, shift_id, settings)
     }
+}
+
+/// Report aggregates of a shift, computed in SQL over the committed rows (on any connection or
+/// transaction, so a closing shift can aggregate inside its own transaction).
+pub(crate) fn aggregates_on(
+    conn: &Connection,
+    shift_id: &str,
+    settings: &StoreSettings,
+) -> Result<Aggregates> {
+    let mu = settings.minor_units();
+    let d = |minor: i64| from_minor(minor, mu);
+    let mut a = Aggregates::default();
+    const LIVE: &str = "s.shift_id = ?1 AND s.sale_id NOT IN (SELECT sale_id FROM voids)";
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT s.kind, COUNT(*), SUM(s.subtotal_minor), SUM(s.discount_minor),
+                SUM(s.total_minor), SUM(s.rounding_minor)
+         FROM sales s WHERE {LIVE} GROUP BY s.kind"
+    ))?;
+    let mut rows = stmt.query([shift_id])?;
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let count = r.get::<_, i64>(1)? as u64;
+        let rounding = d(r.get(5)?);
+        if kind == "sale" {
+            a.sales_count = count;
+            a.gross_sales = d(r.get(2)?);
+            a.discounts = d(r.get(3)?);
+            a.sales_total = d(r.get(4)?);
+            a.rounding += rounding;
+        } else {
+            a.returns_count = count;
+            a.returns_total = d(r.get(4)?);
+            a.rounding -= rounding;
+        }
+    }
+    let (vc, vt): (i64, Option<i64>) = conn.query_row(
+        "SELECT COUNT(*), SUM(s.total_minor) FROM sales s JOIN voids v USING (sale_id)
+         WHERE s.shift_id = ?1",
+        [shift_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    a.voided_count = vc as u64;
+    a.voided_total = d(vt.unwrap_or(0));
+
+    const SIGN: &str = "CASE s.kind WHEN 'sale' THEN 1 ELSE -1 END";
+    let mut tax: BTreeMap<Decimal, TaxRow> = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT t.rate, SUM({SIGN} * t.taxable_minor), SUM({SIGN} * t.tax_minor),
+                SUM({SIGN} * t.total_minor)
+         FROM sale_taxes t JOIN sales s USING (sale_id) WHERE {LIVE} GROUP BY t.rate"
+    ))?;
+    let mut rows = stmt.query([shift_id])?;
+    while let Some(r) = rows.next()? {
+        let rate_s: String = r.get(0)?;
+        let rate = Decimal::from_str(&rate_s)
+            .map_err(|e| StoreError::Invalid(format!("tax rate {rate_s:?}: {e}")))?
+            .normalize();
+        tax.insert(
+            rate,
+            TaxRow {
+                rate,
+                taxable: d(r.get(1)?),
+                tax: d(r.get(2)?),
+                total: d(r.get(3)?),
+            },
+        );
+    }
+    a.tax = tax.into_values().collect();
+
+    let mut tenders: BTreeMap<TenderKind, TenderRow> = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT t.kind, s.kind, COUNT(*), SUM(t.applied_minor)
+         FROM sale_tenders t JOIN sales s USING (sale_id) WHERE {LIVE} GROUP BY t.kind, s.kind"
+    ))?;
+    let mut rows = stmt.query([shift_id])?;
+    while let Some(r) = rows.next()? {
+        let k: String = r.get(0)?;
+        let kind = TenderKind::parse(&k)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown tender kind {k:?}")))?;
+        let e = tenders.entry(kind).or_insert(TenderRow {
+            kind,
+            sales: Decimal::ZERO,
+            refunds: Decimal::ZERO,
+            count: 0,
+        });
+        e.count += r.get::<_, i64>(2)? as u64;
+        let amount = d(r.get(3)?);
+        if r.get::<_, String>(1)? == "sale" {
+            e.sales += amount;
+        } else {
+            e.refunds += amount;
+        }
+    }
+    a.tenders = tenders.into_values().collect();
+
+    let bucket = |sql: String| -> Result<Vec<Bucket>> {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map([shift_id], |r| {
+                Ok(Bucket {
+                    key: r.get(0)?,
+                    count: r.get::<_, i64>(1)? as u64,
+                    net: d(r.get(2)?),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    };
+    a.by_hour = bucket(format!(
+        "SELECT s.local_hour, COUNT(*), SUM({SIGN} * s.total_minor) FROM sales s
+         WHERE {LIVE} GROUP BY s.local_hour ORDER BY s.local_hour"
+    ))?;
+    a.by_cashier = bucket(format!(
+        "SELECT s.cashier_id, COUNT(*), SUM({SIGN} * s.total_minor) FROM sales s
+         WHERE {LIVE} GROUP BY s.cashier_id ORDER BY s.cashier_id"
+    ))?;
+    a.by_category = bucket(format!(
+        "SELECT l.category, COUNT(*), SUM({SIGN} * l.total_minor)
+         FROM sale_lines l JOIN sales s USING (sale_id)
+         WHERE {LIVE} GROUP BY l.category ORDER BY l.category"
+    ))?;
+    normalize(&mut a, mu);
+    Ok(a)
 }

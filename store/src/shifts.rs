@@ -2,12 +2,13 @@
 
 use crate::db::{Result, Store, StoreError};
 use crate::journal::{EventKind, EventMeta, append};
+use crate::sales::aggregates_on;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tillstone_core::money::{from_minor, to_minor};
-use tillstone_core::report::{ShiftCash, ShiftReport};
+use tillstone_core::report::{Aggregates, ShiftCash, ShiftReport};
 use tillstone_core::settings::StoreSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,36 +222,43 @@ impl Store {
         Ok(seq)
     }
 
+    /// A recorded movement by id (a retried paid-in/out finds the one it already made).
+    pub fn movement(
+        &self,
+        movement_id: &str,
+        settings: &StoreSettings,
+    ) -> Result<Option<CashMovement>> {
+        let mu = settings.minor_units();
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT movement_id, shift_id, kind, amount_minor, reason, user_id, approved_by, at
+                 FROM cash_movements WHERE movement_id = ?1",
+                [movement_id],
+                |r| {
+                    let kind: String = r.get(2)?;
+                    Ok(CashMovement {
+                        movement_id: r.get(0)?,
+                        shift_id: r.get(1)?,
+                        kind: match kind.as_str() {
+                            "paid_in" => MovementKind::PaidIn,
+                            "paid_out" => MovementKind::PaidOut,
+                            _ => MovementKind::NoSale,
+                        },
+                        amount: from_minor(r.get(3)?, mu),
+                        reason: r.get(4)?,
+                        user_id: r.get(5)?,
+                        approved_by: r.get(6)?,
+                        at: parse_time(&r.get::<_, String>(7)?)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     /// Float, paid-in/out, no-sales and overrides of a shift.
     pub fn shift_cash(&self, shift: &ShiftRow, settings: &StoreSettings) -> Result<ShiftCash> {
-        let mu = settings.minor_units();
-        let (paid_in, paid_out, no_sale, mv_overrides): (i64, i64, i64, i64) =
-            self.conn.query_row(
-                "SELECT COALESCE(SUM(CASE kind WHEN 'paid_in' THEN amount_minor END), 0),
-                    COALESCE(SUM(CASE kind WHEN 'paid_out' THEN amount_minor END), 0),
-                    COUNT(CASE kind WHEN 'no_sale' THEN 1 END),
-                    COUNT(approved_by)
-             FROM cash_movements WHERE shift_id = ?1",
-                [&shift.shift_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
-        let sale_overrides: i64 = self.conn.query_row(
-            "SELECT COALESCE(SUM(override_count), 0) FROM sales WHERE shift_id = ?1",
-            [&shift.shift_id],
-            |r| r.get(0),
-        )?;
-        let voids: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM voids WHERE shift_id = ?1",
-            [&shift.shift_id],
-            |r| r.get(0),
-        )?;
-        Ok(ShiftCash {
-            opening_float: shift.opening_float,
-            paid_in: from_minor(paid_in, mu),
-            paid_out: from_minor(paid_out, mu),
-            no_sale_count: no_sale as u64,
-            override_count: (mv_overrides + sale_overrides + voids) as u64,
-        })
+        shift_cash_on(&self.conn, shift, settings)
     }
 
     /// The Z number the next close will get.
@@ -262,57 +270,61 @@ impl Store {
         )? as u64)
     }
 
-    /// Close a shift with its Z report (numbered, immutable), journaled.
+    /// Close a shift with its Z report (numbered, immutable), journaled. The aggregates are
+    /// read and the report is built (by `build`, from the shift, its aggregates, its cash and
+    /// the Z number) inside the same IMMEDIATE transaction that closes the shift, so no sale
+    /// committed meanwhile by another process can be left out of the report.
     pub fn close_shift(
         &mut self,
-        report: &ShiftReport,
+        shift_id: &str,
         closed_by: &str,
         event_id: &str,
         settings: &StoreSettings,
-    ) -> Result<u64> {
-        let z_no = report
-            .z_no
-            .ok_or_else(|| StoreError::Invalid("a Z report needs its number".into()))?;
+        build: impl FnOnce(&ShiftRow, Aggregates, ShiftCash, u64) -> ShiftReport,
+    ) -> Result<ShiftReport> {
+        let mu = settings.minor_units();
+        let tx = self.durable_tx()?;
+        let shift = tx
+            .query_row(
+                &format!("SELECT {SHIFT_COLS} FROM shifts WHERE shift_id = ?1"),
+                [shift_id],
+                |r| shift_row(r, mu),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Invalid(format!("there is no shift {shift_id}")))?;
+        if shift.closed_at.is_some() {
+            return Err(StoreError::ShiftClosed);
+        }
+        let z_no: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(z_no), 0) + 1 FROM z_reports",
+            [],
+            |r| r.get(0),
+        )?;
+        let agg = aggregates_on(&tx, shift_id, settings)?;
+        let cash = shift_cash_on(&tx, &shift, settings)?;
+        let report = build(&shift, agg, cash, z_no as u64);
         let at = report.header.at.to_rfc3339();
         let counted = report
             .cash
             .counted
-            .map(|c| to_minor(c, settings.minor_units(), settings.rounding));
-        let tx = self.durable_tx()?;
-        let changed = tx.execute(
+            .map(|c| to_minor(c, mu, settings.rounding));
+        tx.execute(
             "UPDATE shifts SET closed_at = ?2, closed_by = ?3, counted_minor = ?4, z_no = ?5
              WHERE shift_id = ?1 AND closed_at IS NULL",
-            params![report.header.shift_id, at, closed_by, counted, z_no as i64],
+            params![shift_id, at, closed_by, counted, z_no],
         )?;
-        if changed != 1 {
-            return Err(StoreError::Invalid(format!(
-                "shift {} is not open",
-                report.header.shift_no
-            )));
-        }
         tx.execute(
             "INSERT INTO z_reports (z_no, shift_id, created_at, report) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                z_no as i64,
-                report.header.shift_id,
-                at,
-                serde_json::to_string(report)?
-            ],
+            params![z_no, shift_id, at, serde_json::to_string(&report)?],
         )?;
         let meta = EventMeta {
             event_id,
-            terminal_id: &report.header.terminal_id,
+            terminal_id: &shift.terminal_id,
             at: &at,
         };
-        append(
-            &tx,
-            &meta,
-            EventKind::ZReport,
-            &report.header.shift_id,
-            report,
-        )?;
+        append(&tx, &meta, EventKind::ZReport, shift_id, &report)?;
         tx.commit()?;
-        Ok(z_no)
+        Ok(report)
     }
 
     pub fn z_report(&self, z_no: u64) -> Result<Option<ShiftReport>> {
@@ -331,4 +343,39 @@ impl Store {
             [limit as i64],
         )
     }
+}
+
+/// Float, paid-in/out, no-sales and overrides of a shift (on any connection or transaction).
+fn shift_cash_on(
+    conn: &Connection,
+    shift: &ShiftRow,
+    settings: &StoreSettings,
+) -> Result<ShiftCash> {
+    let mu = settings.minor_units();
+    let (paid_in, paid_out, no_sale, mv_overrides): (i64, i64, i64, i64) = conn.query_row(
+        "SELECT COALESCE(SUM(CASE kind WHEN 'paid_in' THEN amount_minor END), 0),
+                COALESCE(SUM(CASE kind WHEN 'paid_out' THEN amount_minor END), 0),
+                COUNT(CASE kind WHEN 'no_sale' THEN 1 END),
+                COUNT(approved_by)
+         FROM cash_movements WHERE shift_id = ?1",
+        [&shift.shift_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let sale_overrides: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(override_count), 0) FROM sales WHERE shift_id = ?1",
+        [&shift.shift_id],
+        |r| r.get(0),
+    )?;
+    let voids: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM voids WHERE shift_id = ?1",
+        [&shift.shift_id],
+        |r| r.get(0),
+    )?;
+    Ok(ShiftCash {
+        opening_float: shift.opening_float,
+        paid_in: from_minor(paid_in, mu),
+        paid_out: from_minor(paid_out, mu),
+        no_sale_count: no_sale as u64,
+        override_count: (mv_overrides + sale_overrides + voids) as u64,
+    })
 }

@@ -11,9 +11,9 @@ use tillstone_core::returns::{ReturnLine, build_return};
 use tillstone_core::sale::{DocContext, Sale, complete_sale};
 use tillstone_core::settings::StoreSettings;
 use tillstone_core::tender::TenderKind;
-use tillstone_store::Store;
 use tillstone_store::sales::VoidRecord;
 use tillstone_store::shifts::{CashMovement, MovementKind, NewShift};
+use tillstone_store::{Store, StoreError};
 
 const T: &str = "term-1";
 
@@ -98,6 +98,18 @@ impl Fixture {
     }
 
     fn sale(&mut self, seed: u32, kind: TenderKind, cashier: &str, minutes: i64) -> Sale {
+        let (sale, committed) = self.try_sale(seed, kind, cashier, minutes);
+        committed.expect("commit");
+        sale
+    }
+
+    fn try_sale(
+        &mut self,
+        seed: u32,
+        kind: TenderKind,
+        cashier: &str,
+        minutes: i64,
+    ) -> (Sale, Result<i64, StoreError>) {
         let mut cart = Cart::new(format!("cart-{seed}"));
         for i in 0..(1 + seed % 7) {
             let p = product(seed * 3 + i);
@@ -124,15 +136,14 @@ impl Fixture {
             .expect("tender");
         let ctx = self.ctx(cashier, minutes);
         let sale = complete_sale(&cart, &self.st, ctx).expect("complete");
-        self.store
-            .commit_sale(
-                &sale,
-                &self.st,
-                &format!("ev-{}", self.n),
-                Some(&cart.cart_id),
-            )
-            .expect("commit");
-        sale
+        let committed = self.store.commit_sale(
+            &sale,
+            &self.st,
+            &format!("ev-{}", self.n),
+            Some(&cart.cart_id),
+            None,
+        );
+        (sale, committed)
     }
 }
 
@@ -171,7 +182,7 @@ fn sql_aggregates_match_the_reference_aggregation() {
         )
         .expect("return");
         f.store
-            .commit_sale(&ret, &f.st, &format!("ev-r{i}"), None)
+            .commit_sale(&ret, &f.st, &format!("ev-r{i}"), None, None)
             .expect("commit return");
         docs.push(ret);
     }
@@ -191,6 +202,13 @@ fn sql_aggregates_match_the_reference_aggregation() {
             T,
         )
         .expect("void");
+    assert!(
+        f.store
+            .connection()
+            .execute("DELETE FROM voids", [])
+            .is_err(),
+        "voids are immutable"
+    );
     let sql = f.store.aggregates(&f.shift_id, &f.st).expect("aggregates");
     let reference = aggregate_docs(&docs, &HashSet::from([voided]), &f.st);
     assert_eq!(sql, reference);
@@ -352,44 +370,70 @@ fn shifts_movements_and_numbered_z_reports() {
         .find(|t| t.kind == TenderKind::Cash)
         .map(|t| t.sales)
         .expect("cash");
-    let z_no = f.store.next_z_no().expect("z");
-    assert_eq!(z_no, 1);
-    let header = ReportHeader {
-        store_code: "HZ001".into(),
-        terminal_id: T.into(),
-        shift_id: shift.shift_id.clone(),
-        shift_no: shift.shift_no,
-        opened_by: "1001".into(),
-        opened_at: shift.opened_at,
-        at: at(60),
-        currency: "CNY".into(),
-    };
-    let report = build_report(
-        ReportKind::Z,
-        Some(z_no),
-        header,
-        agg,
-        &cash,
-        Some(dec!(400)),
-        &f.st,
-    );
+    assert_eq!(f.store.next_z_no().expect("z"), 1);
+    let st = f.st.clone();
+    let report = f
+        .store
+        .close_shift(
+            &shift.shift_id,
+            "1001",
+            "ev-z",
+            &st,
+            |shift, agg, cash, z_no| {
+                let header = ReportHeader {
+                    store_code: "HZ001".into(),
+                    terminal_id: T.into(),
+                    shift_id: shift.shift_id.clone(),
+                    shift_no: shift.shift_no,
+                    opened_by: "1001".into(),
+                    opened_at: shift.opened_at,
+                    at: at(60),
+                    currency: "CNY".into(),
+                };
+                build_report(
+                    ReportKind::Z,
+                    Some(z_no),
+                    header,
+                    agg,
+                    &cash,
+                    Some(dec!(400)),
+                    &st,
+                )
+            },
+        )
+        .expect("close");
+    assert_eq!(report.z_no, Some(1));
     assert_eq!(
         report.cash.expected,
         dec!(300) + cash_sales + dec!(100) - dec!(30.50)
     );
     assert_eq!(report.cash.variance, Some(dec!(400) - report.cash.expected));
-    assert_eq!(
-        f.store
-            .close_shift(&report, "1001", "ev-z", &f.st)
-            .expect("close"),
-        1
-    );
+    let again = f
+        .store
+        .close_shift(&shift.shift_id, "1001", "ev-z2", &st, |_, _, _, _| {
+            unreachable!("a closed shift builds no second report")
+        });
     assert!(
-        f.store
-            .close_shift(&report, "1001", "ev-z2", &f.st)
-            .is_err(),
+        matches!(again, Err(StoreError::ShiftClosed)),
         "a shift closes once"
     );
+    // Nothing can be booked into the closed shift, and its history cannot be edited.
+    let (late, committed) = f.try_sale(99, TenderKind::Card, "1001", 61);
+    assert!(
+        matches!(committed, Err(StoreError::ShiftClosed)),
+        "{committed:?}"
+    );
+    assert_eq!(
+        f.store.sale_by_receipt(&late.ctx.receipt_no).expect("read"),
+        None
+    );
+    for sql in [
+        "UPDATE shifts SET counted_minor = 0",
+        "DELETE FROM cash_movements",
+        "UPDATE sale_taxes SET tax_minor = 0",
+    ] {
+        assert!(f.store.connection().execute(sql, []).is_err(), "{sql}");
+    }
     assert_eq!(f.store.z_report(1).expect("read"), Some(report));
     assert!(f.store.current_shift(T, &f.st).expect("read").is_none());
     let next = f

@@ -82,6 +82,52 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// Path parameters whose rejection is our JSON error (e.g. a line id that is not a number).
+struct P<T>(T);
+
+impl<T, S> FromRequestParts<S> for P<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| P(v))
+            .map_err(|e| {
+                AppError::bad_request(
+                    "invalid_path",
+                    format!("the address is not valid: {}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// Query parameters whose rejection is our JSON error.
+struct Q<T>(T);
+
+impl<T, S> FromRequestParts<S> for Q<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Q(v))
+            .map_err(|e| {
+                AppError::bad_request(
+                    "invalid_query",
+                    format!("the query is not valid: {}", e.body_text()),
+                )
+            })
+    }
+}
+
 /// JSON body extractor whose rejections are our JSON errors with an actionable message.
 struct Body<T>(T);
 
@@ -114,6 +160,9 @@ struct AmountReq {
     amount: Decimal,
     #[serde(default)]
     reason: String,
+    /// Client idempotency key: a retry with the same id books nothing twice.
+    #[serde(default)]
+    request_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +176,8 @@ struct ApprovalReq {
     reason: String,
     #[serde(default)]
     approval: Option<Approval>,
+    #[serde(default)]
+    request_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -195,6 +246,8 @@ struct ParkReq {
 struct ReturnReq {
     receipt: String,
     lines: Vec<ReturnLine>,
+    #[serde(default)]
+    request_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -205,6 +258,8 @@ struct UnreceiptedReq {
     reason: String,
     #[serde(default)]
     approval: Option<Approval>,
+    #[serde(default)]
+    request_id: Option<String>,
 }
 
 fn cash() -> String {
@@ -354,7 +409,14 @@ async fn paid_in(
     Body(b): Body<AmountReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| {
-        t.cash_movement(&s, MovementKind::PaidIn, b.amount, &b.reason, None)
+        t.cash_movement(
+            &s,
+            MovementKind::PaidIn,
+            b.amount,
+            &b.reason,
+            None,
+            b.request_id.as_deref(),
+        )
     })
     .await
 }
@@ -365,7 +427,14 @@ async fn paid_out(
     Body(b): Body<AmountReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| {
-        t.cash_movement(&s, MovementKind::PaidOut, b.amount, &b.reason, None)
+        t.cash_movement(
+            &s,
+            MovementKind::PaidOut,
+            b.amount,
+            &b.reason,
+            None,
+            b.request_id.as_deref(),
+        )
     })
     .await
 }
@@ -382,6 +451,7 @@ async fn no_sale(
             Decimal::ZERO,
             &b.reason,
             b.approval.as_ref(),
+            b.request_id.as_deref(),
         )
     })
     .await
@@ -399,22 +469,22 @@ async fn x_report(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value
     run(t, move |t| t.x_report(&s)).await
 }
 
-async fn z_reports(State(t): State<AppState>, Auth(_): Auth) -> Result<Json<Value>, AppError> {
-    run(t, |t| t.z_reports(100)).await
+async fn z_reports(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.z_reports(&s, 100)).await
 }
 
 async fn z_report(
     State(t): State<AppState>,
-    Auth(_): Auth,
-    Path(z_no): Path<u64>,
+    Auth(s): Auth,
+    P(z_no): P<u64>,
 ) -> Result<Json<Value>, AppError> {
-    run(t, move |t| t.z_report(z_no)).await
+    run(t, move |t| t.z_report(&s, z_no)).await
 }
 
 async fn list_carts(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Query(q): Query<CartsQ>,
+    Q(q): Q<CartsQ>,
 ) -> Result<Json<Value>, AppError> {
     let status = match q.status.as_deref() {
         None | Some("open") => CartStatus::Open,
@@ -436,7 +506,7 @@ async fn new_cart(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value
 async fn get_cart(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.cart(&s, &id)).await
 }
@@ -444,7 +514,7 @@ async fn get_cart(
 async fn void_cart(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| {
         t.void_cart(&s, &id).map(|_| json!({"voided": id}))
@@ -455,7 +525,7 @@ async fn void_cart(
 async fn scan(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
     Body(b): Body<ScanReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.scan(&s, &id, &b.code, b.qty)).await
@@ -464,7 +534,7 @@ async fn scan(
 async fn add_line(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
     Body(b): Body<AddLineReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.add_sku(&s, &id, &b.sku, b.qty)).await
@@ -473,7 +543,7 @@ async fn add_line(
 async fn set_qty(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path((id, line)): Path<(String, u32)>,
+    P((id, line)): P<(String, u32)>,
     Body(b): Body<QtyReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.set_qty(&s, &id, line, b.qty)).await
@@ -482,7 +552,7 @@ async fn set_qty(
 async fn void_line(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path((id, line)): Path<(String, u32)>,
+    P((id, line)): P<(String, u32)>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.void_line(&s, &id, line)).await
 }
@@ -490,7 +560,7 @@ async fn void_line(
 async fn override_price(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path((id, line)): Path<(String, u32)>,
+    P((id, line)): P<(String, u32)>,
     Body(b): Body<PriceReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| {
@@ -502,7 +572,7 @@ async fn override_price(
 async fn discount_line(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path((id, line)): Path<(String, u32)>,
+    P((id, line)): P<(String, u32)>,
     Body(b): Body<DiscountReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| {
@@ -514,7 +584,7 @@ async fn discount_line(
 async fn clear_line_discount(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path((id, line)): Path<(String, u32)>,
+    P((id, line)): P<(String, u32)>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.discount_line(&s, &id, line, None, None)).await
 }
@@ -522,7 +592,7 @@ async fn clear_line_discount(
 async fn discount_order(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
     Body(b): Body<DiscountReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| {
@@ -534,7 +604,7 @@ async fn discount_order(
 async fn clear_order_discount(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.discount_order(&s, &id, None, None)).await
 }
@@ -542,7 +612,7 @@ async fn clear_order_discount(
 async fn add_tender(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
     Body(b): Body<TenderReq>,
 ) -> Result<Json<Value>, AppError> {
     let kind = tender_kind(&b.kind)?;
@@ -555,7 +625,7 @@ async fn add_tender(
 async fn remove_tender(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path((id, tender)): Path<(String, u32)>,
+    P((id, tender)): P<(String, u32)>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.remove_tender(&s, &id, tender)).await
 }
@@ -563,7 +633,7 @@ async fn remove_tender(
 async fn complete(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.complete(&s, &id)).await
 }
@@ -571,7 +641,7 @@ async fn complete(
 async fn park(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, AppError> {
     // The body is optional: no body parks without a label.
@@ -593,7 +663,7 @@ async fn park(
 async fn resume(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.resume(&s, &id)).await
 }
@@ -601,7 +671,7 @@ async fn resume(
 async fn recent_sales(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Query(q): Query<SearchQ>,
+    Q(q): Q<SearchQ>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.recent_sales(&s, q.limit)).await
 }
@@ -609,23 +679,23 @@ async fn recent_sales(
 async fn find_sale(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(receipt): Path<String>,
+    P(receipt): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.find_sale(&s, &receipt)).await
 }
 
 async fn receipt(
     State(t): State<AppState>,
-    Auth(_): Auth,
-    Path(receipt): Path<String>,
+    Auth(s): Auth,
+    P(receipt): P<String>,
 ) -> Result<Json<Value>, AppError> {
-    run(t, move |t| t.receipt_of(&receipt)).await
+    run(t, move |t| t.receipt_of(&s, &receipt)).await
 }
 
 async fn post_void(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Path(receipt): Path<String>,
+    P(receipt): P<String>,
     Body(b): Body<ApprovalReq>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| {
@@ -639,7 +709,10 @@ async fn return_lines(
     Auth(s): Auth,
     Body(b): Body<ReturnReq>,
 ) -> Result<Json<Value>, AppError> {
-    run(t, move |t| t.return_lines(&s, &b.receipt, &b.lines)).await
+    run(t, move |t| {
+        t.return_lines(&s, &b.receipt, &b.lines, b.request_id.as_deref())
+    })
+    .await
 }
 
 async fn return_unreceipted(
@@ -649,7 +722,14 @@ async fn return_unreceipted(
 ) -> Result<Json<Value>, AppError> {
     let kind = tender_kind(&b.refund)?;
     run(t, move |t| {
-        t.return_without_receipt(&s, &b.items, kind, &b.reason, b.approval.as_ref())
+        t.return_without_receipt(
+            &s,
+            &b.items,
+            kind,
+            &b.reason,
+            b.approval.as_ref(),
+            b.request_id.as_deref(),
+        )
     })
     .await
 }
@@ -657,7 +737,7 @@ async fn return_unreceipted(
 async fn search_products(
     State(t): State<AppState>,
     Auth(_): Auth,
-    Query(q): Query<SearchQ>,
+    Q(q): Q<SearchQ>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.search_products(&q.q, q.limit)).await
 }
@@ -665,7 +745,7 @@ async fn search_products(
 async fn search_members(
     State(t): State<AppState>,
     Auth(s): Auth,
-    Query(q): Query<SearchQ>,
+    Q(q): Q<SearchQ>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.search_members(&s, &q.q, q.limit)).await
 }
@@ -673,7 +753,7 @@ async fn search_members(
 async fn product(
     State(t): State<AppState>,
     Auth(_): Auth,
-    Path(sku): Path<String>,
+    P(sku): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.product(&sku)).await
 }

@@ -17,6 +17,7 @@ use tillstone_core::barcode::{ScanKind, classify};
 use tillstone_core::cart::{Cart, PricedCart};
 use tillstone_core::catalog::{Product, Unit};
 use tillstone_core::member::MemberView;
+use tillstone_core::money::within_limit;
 use tillstone_core::pricing::Discount;
 use tillstone_core::report::{ReportHeader, ReportKind, ShiftReport, build_report};
 use tillstone_core::returns::{ReturnLine, build_return, build_unreceipted_return, returnable};
@@ -119,11 +120,8 @@ pub struct SaleLookup {
     pub voided: Option<VoidRecord>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Denomination {
-    pub value: Decimal,
-    pub count: u32,
-}
+/// A count of notes or coins of one value, when closing a shift.
+pub use tillstone_core::report::DenominationCount as Denomination;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReturnItem {
@@ -138,6 +136,8 @@ pub struct Terminal {
     terminal_code: String,
     sessions: Mutex<HashMap<String, Session>>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Serialises argon2 verifications (each takes ~19 MiB and tens of milliseconds).
+    pin_gate: Mutex<()>,
 }
 
 fn now() -> DateTime<Utc> {
@@ -180,6 +180,7 @@ impl Terminal {
             terminal_code,
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
+            pin_gate: Mutex::new(()),
         })
     }
 
@@ -212,47 +213,51 @@ impl Terminal {
             .collect())
     }
 
+    /// Verify a PIN. The attempt is counted *before* the (slow) hash check, under one lock,
+    /// so parallel guesses cannot all slip under the limit; one verification runs at a time.
     fn check_pin(&self, user_id: &str, pin: &str) -> AppResult<Actor> {
         {
-            let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((n, since)) = failures.get(user_id)
-                && *n >= MAX_PIN_FAILURES
-                && since.elapsed() < LOCKOUT
-            {
-                return Err(AppError::forbidden(
-                    "locked_out",
-                    format!(
-                        "too many wrong PINs for {user_id}: try again in {} minutes or ask a manager",
-                        (LOCKOUT - since.elapsed()).as_secs() / 60 + 1
-                    ),
-                ));
+            let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = failures
+                .entry(user_id.to_string())
+                .or_insert((0, Instant::now()));
+            if entry.0 >= MAX_PIN_FAILURES {
+                if entry.1.elapsed() < LOCKOUT {
+                    return Err(AppError::forbidden(
+                        "locked_out",
+                        format!(
+                            "too many wrong PINs for {user_id}: try again in {} minutes or ask a manager",
+                            (LOCKOUT - entry.1.elapsed()).as_secs() / 60 + 1
+                        ),
+                    ));
+                }
+                entry.0 = 0;
             }
+            entry.0 += 1;
+            entry.1 = Instant::now();
         }
         let user = self.store().user(user_id)?;
-        let ok = user
-            .as_ref()
-            .is_some_and(|u| u.active && pin::verify(pin, &u.pin_hash));
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let ok = {
+            let _one_at_a_time = self.pin_gate.lock().unwrap_or_else(|p| p.into_inner());
+            user.as_ref()
+                .is_some_and(|u| u.active && pin::verify(pin, &u.pin_hash))
+        };
         match (ok, user) {
             (true, Some(u)) => {
-                failures.remove(user_id);
+                self.failures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(user_id);
                 Ok(Actor {
                     user_id: u.user_id,
                     name: u.name,
                     role: u.role,
                 })
             }
-            _ => {
-                let e = failures
-                    .entry(user_id.to_string())
-                    .or_insert((0, Instant::now()));
-                e.0 += 1;
-                e.1 = Instant::now();
-                Err(AppError::unauthorized(
-                    "wrong_pin",
-                    "user or PIN is wrong: check the user and enter the PIN again",
-                ))
-            }
+            _ => Err(AppError::unauthorized(
+                "wrong_pin",
+                "user or PIN is wrong: check the user and enter the PIN again",
+            )),
         }
     }
 
@@ -344,6 +349,8 @@ impl Terminal {
         )?)
     }
 
+    /// Record a paid-in, paid-out or no-sale. A retry with the same `request_id` returns the
+    /// movement already recorded instead of booking the cash twice.
     pub fn cash_movement(
         &self,
         s: &Session,
@@ -351,7 +358,24 @@ impl Terminal {
         amount: Decimal,
         reason: &str,
         approval: Option<&Approval>,
+        request_id: Option<&str>,
     ) -> AppResult<CashMovement> {
+        if reason.trim().is_empty() {
+            return Err(AppError::bad_request(
+                "reason_required",
+                match kind {
+                    MovementKind::NoSale => "say why the drawer is opened",
+                    _ => "say what the cash is for",
+                },
+            ));
+        }
+        let request_id = check_request_id(request_id)?;
+        if let Some(id) = request_id {
+            let done = self.store().movement(id, &self.settings)?;
+            if let Some(done) = done {
+                return Ok(done);
+            }
+        }
         let approved_by = match kind {
             MovementKind::NoSale => {
                 let approver = self.approver(approval)?;
@@ -361,19 +385,13 @@ impl Terminal {
             _ => {
                 self.require(s, Action::PaidInOut)?;
                 check_money(amount, &self.settings, false)?;
-                if reason.trim().is_empty() {
-                    return Err(AppError::bad_request(
-                        "reason_required",
-                        "say what the cash is for",
-                    ));
-                }
                 None
             }
         };
         let mut store = self.store();
         let shift = self.open_shift_required(&store)?;
         let mv = CashMovement {
-            movement_id: new_id(),
+            movement_id: request_id.map_or_else(new_id, str::to_string),
             shift_id: shift.shift_id,
             kind,
             amount: if kind == MovementKind::NoSale {
@@ -390,17 +408,8 @@ impl Terminal {
         Ok(mv)
     }
 
-    fn report(
-        &self,
-        store: &Store,
-        shift: &ShiftRow,
-        kind: ReportKind,
-        z_no: Option<u64>,
-        counted: Option<Decimal>,
-    ) -> AppResult<ShiftReport> {
-        let agg = store.aggregates(&shift.shift_id, &self.settings)?;
-        let cash = store.shift_cash(shift, &self.settings)?;
-        let header = ReportHeader {
+    fn report_header(&self, shift: &ShiftRow) -> ReportHeader {
+        ReportHeader {
             store_code: self.settings.store_code.clone(),
             terminal_id: self.terminal_id.clone(),
             shift_id: shift.shift_id.clone(),
@@ -409,23 +418,24 @@ impl Terminal {
             opened_at: shift.opened_at,
             at: now(),
             currency: self.settings.currency.code.clone(),
-        };
-        Ok(build_report(
-            kind,
-            z_no,
-            header,
-            agg,
-            &cash,
-            counted,
-            &self.settings,
-        ))
+        }
     }
 
     pub fn x_report(&self, s: &Session) -> AppResult<ShiftReport> {
         self.require(s, Action::XReport)?;
         let store = self.store();
         let shift = self.open_shift_required(&store)?;
-        self.report(&store, &shift, ReportKind::X, None, None)
+        let agg = store.aggregates(&shift.shift_id, &self.settings)?;
+        let cash = store.shift_cash(&shift, &self.settings)?;
+        Ok(build_report(
+            ReportKind::X,
+            None,
+            self.report_header(&shift),
+            agg,
+            &cash,
+            None,
+            &self.settings,
+        ))
     }
 
     /// Close the shift with the counted cash (or the count by denomination): the Z report.
@@ -436,6 +446,18 @@ impl Terminal {
         denominations: &[Denomination],
     ) -> AppResult<ShiftReport> {
         self.require(s, Action::CloseShift)?;
+        for d in denominations {
+            if d.value <= Decimal::ZERO || d.count > 100_000 {
+                return Err(AppError::bad_request(
+                    "invalid_denomination",
+                    format!(
+                        "{} × {} is not a valid count: a note or coin value is more than zero and a count at most 100000",
+                        d.count, d.value
+                    ),
+                ));
+            }
+            check_money(d.value, &self.settings, false)?;
+        }
         let counted = match counted {
             Some(c) => c,
             None if !denominations.is_empty() => denominations
@@ -465,18 +487,36 @@ impl Terminal {
                 ),
             ));
         }
-        let z_no = store.next_z_no()?;
-        let report = self.report(&store, &shift, ReportKind::Z, Some(z_no), Some(counted))?;
-        store.close_shift(&report, &s.user.user_id, &new_id(), &self.settings)?;
-        tracing::info!(z_no, "shift closed");
+        let report = store.close_shift(
+            &shift.shift_id,
+            &s.user.user_id,
+            &new_id(),
+            &self.settings,
+            |shift, agg, cash, z_no| {
+                let mut r = build_report(
+                    ReportKind::Z,
+                    Some(z_no),
+                    self.report_header(shift),
+                    agg,
+                    &cash,
+                    Some(counted),
+                    &self.settings,
+                );
+                r.cash.denominations = denominations.to_vec();
+                r
+            },
+        )?;
+        tracing::info!(z_no = report.z_no, "shift closed");
         Ok(report)
     }
 
-    pub fn z_reports(&self, limit: usize) -> AppResult<Vec<ShiftReport>> {
+    pub fn z_reports(&self, s: &Session, limit: usize) -> AppResult<Vec<ShiftReport>> {
+        self.require(s, Action::XReport)?;
         Ok(self.store().z_reports(limit)?)
     }
 
-    pub fn z_report(&self, z_no: u64) -> AppResult<ShiftReport> {
+    pub fn z_report(&self, s: &Session, z_no: u64) -> AppResult<ShiftReport> {
+        self.require(s, Action::XReport)?;
         self.store().z_report(z_no)?.ok_or_else(|| {
             AppError::not_found("z_not_found", format!("there is no Z report number {z_no}"))
         })
@@ -486,11 +526,7 @@ impl Terminal {
 
     fn view(&self, stored: &StoredCart) -> CartView {
         let priced = stored.cart.price(&self.settings);
-        let due = if stored.cart.tenders.is_empty() {
-            priced.payment.cash_due
-        } else {
-            priced.payment.remaining
-        };
+        let due = priced.payment.cash_due;
         CartView {
             cart_id: stored.cart.cart_id.clone(),
             status: stored.status,
@@ -522,6 +558,8 @@ impl Terminal {
     ) -> AppResult<(T, CartView)> {
         self.require(s, Action::Sell)?;
         let store = self.store();
+        // Selling (and taking money) happens inside an open shift only.
+        self.open_shift_required(&store)?;
         let mut stored = self.load_cart(&store, cart_id)?;
         if stored.status == CartStatus::Parked {
             return Err(AppError::conflict(
@@ -530,7 +568,6 @@ impl Terminal {
             ));
         }
         let out = f(&mut stored.cart, &store)?;
-        stored.user_id = s.user.user_id.clone();
         store.save_cart(
             &stored.cart,
             CartStatus::Open,
@@ -723,10 +760,10 @@ impl Terminal {
                     Some(a) => a,
                     None => {
                         let p = cart.price(&self.settings).payment;
-                        if kind == TenderKind::Cash && cart.tenders.is_empty() {
+                        if kind == TenderKind::Cash {
                             p.cash_due
                         } else {
-                            p.remaining
+                            p.non_cash_due
                         }
                     }
                 };
@@ -772,9 +809,13 @@ impl Terminal {
     }
 
     /// Complete a fully paid cart: the sale is durable when this returns.
+    /// Completing a cart again (a retry after a lost answer) returns the sale it became.
     pub fn complete(&self, s: &Session, cart_id: &str) -> AppResult<Receipt> {
         self.require(s, Action::Sell)?;
         let mut store = self.store();
+        if let Some(done) = store.sale_by_cart(cart_id)? {
+            return self.receipt(&store, done);
+        }
         let shift = self.open_shift_required(&store)?;
         let stored = self.load_cart(&store, cart_id)?;
         if stored.status == CartStatus::Parked {
@@ -785,7 +826,7 @@ impl Terminal {
         }
         let ctx = self.doc_context(&store, s, &shift)?;
         let sale = complete_sale(&stored.cart, &self.settings, ctx)?;
-        store.commit_sale(&sale, &self.settings, &new_id(), Some(cart_id))?;
+        store.commit_sale(&sale, &self.settings, &new_id(), Some(cart_id), None)?;
         tracing::info!(receipt = %sale.ctx.receipt_no, total = %sale.totals.total, "sale committed");
         self.receipt(&store, sale)
     }
@@ -875,14 +916,22 @@ impl Terminal {
     }
 
     /// Return lines of a receipted sale; refunds go to the original tenders.
+    /// A retry with the same `request_id` returns the return already made.
     pub fn return_lines(
         &self,
         s: &Session,
         input: &str,
         lines: &[ReturnLine],
+        request_id: Option<&str>,
     ) -> AppResult<Receipt> {
         self.require(s, Action::ReturnWithReceipt)?;
+        let request_id = check_request_id(request_id)?;
         let mut store = self.store();
+        if let Some(id) = request_id
+            && let Some(done) = store.sale_by_request(id)?
+        {
+            return self.receipt(&store, done);
+        }
         let shift = self.open_shift_required(&store)?;
         let (original, receipt_no) = self.sale_by_input(&store, input)?;
         if store.void_of(&original.ctx.sale_id)?.is_some() {
@@ -891,7 +940,7 @@ impl Terminal {
         let prior = store.returns_of(&original.ctx.sale_id)?;
         let ctx = self.doc_context(&store, s, &shift)?;
         let doc = build_return(&original, &prior, lines, &self.settings, ctx)?;
-        store.commit_sale(&doc, &self.settings, &new_id(), None)?;
+        store.commit_sale(&doc, &self.settings, &new_id(), None, request_id)?;
         tracing::info!(receipt = %doc.ctx.receipt_no, original = %receipt_no, total = %doc.totals.total, "return committed");
         self.receipt(&store, doc)
     }
@@ -904,7 +953,21 @@ impl Terminal {
         refund: TenderKind,
         reason: &str,
         approval: Option<&Approval>,
+        request_id: Option<&str>,
     ) -> AppResult<Receipt> {
+        if reason.trim().is_empty() {
+            return Err(AppError::bad_request(
+                "reason_required",
+                "say why the items come back without a receipt",
+            ));
+        }
+        let request_id = check_request_id(request_id)?;
+        if let Some(id) = request_id {
+            let store = self.store();
+            if let Some(done) = store.sale_by_request(id)? {
+                return self.receipt(&store, done);
+            }
+        }
         let approver = self.approver(approval)?;
         let ov = authorize(
             &s.user,
@@ -927,7 +990,7 @@ impl Terminal {
         cart.overrides.extend(ov);
         let ctx = self.doc_context(&store, s, &shift)?;
         let doc = build_unreceipted_return(&cart, refund, &self.settings, ctx)?;
-        store.commit_sale(&doc, &self.settings, &new_id(), None)?;
+        store.commit_sale(&doc, &self.settings, &new_id(), None, request_id)?;
         self.receipt(&store, doc)
     }
 
@@ -987,7 +1050,8 @@ impl Terminal {
         Ok(record)
     }
 
-    pub fn receipt_of(&self, input: &str) -> AppResult<Receipt> {
+    pub fn receipt_of(&self, s: &Session, input: &str) -> AppResult<Receipt> {
+        self.require(s, Action::Sell)?;
         let store = self.store();
         let (sale, _) = self.sale_by_input(&store, input)?;
         self.receipt(&store, sale)
@@ -1044,15 +1108,32 @@ impl Terminal {
     }
 }
 
-/// Money entered by a user: not negative (zero only where allowed), whole minor units.
+/// A client's idempotency key: printable, at most 64 characters (a UUID fits).
+fn check_request_id(id: Option<&str>) -> AppResult<Option<&str>> {
+    match id.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(id) if id.len() <= 64 && id.chars().all(|c| c.is_ascii_graphic()) => Ok(Some(id)),
+        Some(_) => Err(AppError::bad_request(
+            "invalid_request_id",
+            "request_id must be at most 64 printable ASCII characters (a UUID)",
+        )),
+    }
+}
+
+/// Money entered by a user: not negative (zero only where allowed), at most
+/// 99,999,999.99, whole minor units.
 fn check_money(amount: Decimal, settings: &StoreSettings, zero_ok: bool) -> AppResult<()> {
     let mu = settings.minor_units();
-    if amount < Decimal::ZERO || (!zero_ok && amount.is_zero()) || amount.normalize().scale() > mu {
+    if amount < Decimal::ZERO
+        || (!zero_ok && amount.is_zero())
+        || !within_limit(amount)
+        || amount.normalize().scale() > mu
+    {
         return Err(AppError::new(
             ErrorKind::BadRequest,
             "invalid_amount",
             format!(
-                "{amount} is not a valid amount: use a positive amount with at most {mu} decimals"
+                "{amount} is not a valid amount: use a positive amount up to 99999999.99 with at most {mu} decimals"
             ),
         ));
     }

@@ -58,6 +58,10 @@ impl From<StoreError> for AppError {
         tracing::error!(error = %e, "store error");
         match e {
             StoreError::Invalid(m) => AppError::conflict("invalid_state", m),
+            StoreError::ShiftClosed => AppError::conflict(
+                "shift_closed",
+                "the shift was closed meanwhile: open a new shift, then try again",
+            ),
             other => AppError::new(
                 ErrorKind::Internal,
                 "store_error",

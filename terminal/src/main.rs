@@ -208,10 +208,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 (ReportArg::Z, Some(counted), _) => {
                     t.close_shift(&console(), Some(counted), &[])?
                 }
-                (ReportArg::Z, None, Some(n)) => t.z_report(n)?,
-                (ReportArg::Z, None, None) => t.z_reports(1)?.into_iter().next().context(
-                    "no Z report yet: close a shift with `tillstone report z --close AMOUNT`",
-                )?,
+                (ReportArg::Z, None, Some(n)) => t.z_report(&console(), n)?,
+                (ReportArg::Z, None, None) => {
+                    t.z_reports(&console(), 1)?.into_iter().next().context(
+                        "no Z report yet: close a shift with `tillstone report z --close AMOUNT`",
+                    )?
+                }
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -103,6 +103,7 @@ fn verify_reports_a_tampered_journal() {
             rust_decimal::Decimal::from(20),
             "float top-up",
             None,
+            None,
         )
         .expect("paid in");
     }

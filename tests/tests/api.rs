@@ -407,6 +407,9 @@ fn a_day_at_the_till_over_http() {
     );
     assert_eq!(sale["overrides"][0]["approved_by"], "9001");
     assert_eq!(sale["overrides"][0]["requested_by"], "1001");
+    // The answer was lost and the till asks again: the same sale comes back, nothing doubles.
+    let again = api.ok("POST", &format!("/carts/{id}/complete"), None);
+    assert_eq!(again["sale"]["receipt_no"], receipt_no.as_str());
     api.err(
         "GET",
         &format!("/carts/{id}"),
@@ -418,12 +421,15 @@ fn a_day_at_the_till_over_http() {
     // Return one unit of line 1 by scanning the receipt barcode; refunds never exceed the sale.
     let found = api.ok("GET", &format!("/sales/RC{receipt_no}"), None);
     assert_eq!(dec(&found["returnable"]["1"]), Decimal::from(3));
-    let ret = api.ok(
-        "POST",
-        "/returns",
-        Some(json!({"receipt": format!("RC{receipt_no}"), "lines": [{"line_id": 1, "qty": "1"}]})),
-    );
+    let return_req = json!({"receipt": format!("RC{receipt_no}"), "lines": [{"line_id": 1, "qty": "1"}],
+        "request_id": "0192f0c4-ret-1"});
+    let ret = api.ok("POST", "/returns", Some(return_req.clone()));
     assert_eq!(ret["sale"]["kind"], "return");
+    // Pressed twice (a slow answer): the same return, refunded once.
+    let ret_again = api.ok("POST", "/returns", Some(return_req));
+    assert_eq!(ret_again["sale"]["receipt_no"], ret["sale"]["receipt_no"]);
+    let found = api.ok("GET", &format!("/sales/{receipt_no}"), None);
+    assert_eq!(dec(&found["returnable"]["1"]), Decimal::from(2));
     let refunded = dec(&ret["sale"]["totals"]["total"]);
     assert!(refunded > Decimal::ZERO && refunded < total);
     api.err(
@@ -501,10 +507,31 @@ fn a_day_at_the_till_over_http() {
             json!({"reason": "change for a note", "approval": {"user_id": "9001", "pin": "9999"}}),
         ),
     );
-    api.ok(
+    let paid_out = json!({"amount": "50.00", "reason": "cleaning supplies", "request_id": "po-1"});
+    let first = api.ok("POST", "/shift/paid-out", Some(paid_out.clone()));
+    let second = api.ok("POST", "/shift/paid-out", Some(paid_out));
+    assert_eq!(first["movement_id"], second["movement_id"]);
+    // Amounts past 99,999,999.99 and malformed addresses are clear 400s, never a 500.
+    api.err(
         "POST",
-        "/shift/paid-out",
-        Some(json!({"amount": "50.00", "reason": "cleaning supplies"})),
+        "/shift/paid-in",
+        Some(json!({"amount": "100000000", "reason": "x"})),
+        StatusCode::BAD_REQUEST,
+        "invalid_amount",
+    );
+    api.err(
+        "GET",
+        "/products?q=milk&limit=many",
+        None,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    );
+    api.err(
+        "GET",
+        "/reports/z/latest",
+        None,
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
     );
     api.err(
         "POST",
@@ -581,6 +608,22 @@ fn a_day_at_the_till_over_http() {
         total - refunded - dec(&nr["sale"]["totals"]["total"])
     );
 
+    // A cart left open over the close cannot take money afterwards.
+    let c4 = api.ok("POST", "/carts", None);
+    let id4 = c4["cart_id"].as_str().expect("id").to_string();
+    api.ok(
+        "POST",
+        &format!("/carts/{id4}/scan"),
+        Some(json!({"code": code})),
+    );
+    api.err(
+        "POST",
+        "/shift/close",
+        Some(json!({"denominations": [{"value": "-100", "count": 4}]})),
+        StatusCode::BAD_REQUEST,
+        "invalid_denomination",
+    );
+
     // Close with a count by denomination: Z report #1, immutable and listed.
     let z = api.ok(
         "POST",
@@ -590,6 +633,31 @@ fn a_day_at_the_till_over_http() {
     assert_eq!(z["z_no"], 1);
     assert_eq!(dec(&z["cash"]["counted"]), Decimal::from(440));
     assert_eq!(dec(&z["cash"]["variance"]), Decimal::from(440) - expected);
+    assert_eq!(z["cash"]["denominations"][1]["count"], 2);
+    api.err(
+        "POST",
+        &format!("/carts/{id4}/tenders"),
+        Some(json!({"kind": "cash", "amount": "100"})),
+        StatusCode::CONFLICT,
+        "no_open_shift",
+    );
+    // An installer configures devices; receipts and reports are not theirs to read.
+    api.login("7001", "7777");
+    api.err(
+        "GET",
+        "/reports/z/1",
+        None,
+        StatusCode::FORBIDDEN,
+        "not_permitted",
+    );
+    api.err(
+        "GET",
+        &format!("/sales/{receipt_no}/receipt"),
+        None,
+        StatusCode::FORBIDDEN,
+        "not_permitted",
+    );
+    api.login("9001", "9999");
     assert_eq!(api.ok("GET", "/reports/z/1", None)["z_no"], 1);
     assert_eq!(api.ok("GET", "/shift", None), Value::Null);
     let j = api.ok("GET", "/journal/verify", None);

@@ -70,6 +70,7 @@ pub fn pct(p: Decimal, reason: &str) -> Discount {
         value: DiscountValue::Percent(p),
         reason: reason.into(),
         approved_by: None,
+        approved_percent: None,
     }
 }
 
@@ -78,6 +79,7 @@ pub fn amount(a: Decimal, reason: &str) -> Discount {
         value: DiscountValue::Amount(a),
         reason: reason.into(),
         approved_by: None,
+        approved_percent: None,
     }
 }
 
