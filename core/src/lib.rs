@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod member;
 pub mod money;
 pub mod pricing;
+pub mod promo;
 pub mod report;
 pub mod returns;
 pub mod sale;
