@@ -5,7 +5,6 @@
 
 pub mod alloc;
 pub mod auth;
-pub mod barcode;
 pub mod cart;
 pub mod catalog;
 pub mod member;

@@ -25,6 +25,15 @@ pub enum TaxRounding {
     PerOrder,
 }
 
+/// The store's language for receipts and defaults (the UI can switch per user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    #[default]
+    Zh,
+    En,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreSettings {
     pub store_code: String,
@@ -51,6 +60,9 @@ pub struct StoreSettings {
     /// A line or order discount above this percentage needs a manager.
     #[serde(default = "default_large_discount")]
     pub large_discount_percent: Decimal,
+    /// Language of printed receipts.
+    #[serde(default)]
+    pub language: Language,
 }
 
 fn default_offset() -> i32 {
@@ -77,6 +89,7 @@ impl StoreSettings {
             cash_rounding: None,
             utc_offset_minutes: default_offset(),
             large_discount_percent: default_large_discount(),
+            language: Language::Zh,
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::app::{Approval, Denomination, ReturnItem, Session, Terminal};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::openapi;
+use crate::receipt_doc::Lang;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use tillstone_core::pricing::Discount;
 use tillstone_core::returns::ReturnLine;
 use tillstone_core::tender::TenderKind;
+use tillstone_devices::receipt::Paper;
 use tillstone_store::meta::CartStatus;
 use tillstone_store::shifts::MovementKind;
 
@@ -333,6 +335,9 @@ pub fn router(terminal: Arc<Terminal>) -> Router {
         .route("/sales/{receipt}", get(find_sale))
         .route("/sales/{receipt}/receipt", get(receipt))
         .route("/sales/{receipt}/void", post(post_void))
+        .route("/sales/{receipt}/print", post(reprint))
+        .route("/sales/{receipt}/preview.png", get(preview_png))
+        .route("/printer", get(printer))
         .route("/returns", post(return_lines))
         .route("/returns/unreceipted", post(return_unreceipted))
         .route("/products", get(search_products))
@@ -690,6 +695,38 @@ async fn receipt(
     P(receipt): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.receipt_of(&s, &receipt)).await
+}
+
+async fn reprint(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P(receipt): P<String>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.reprint(&s, &receipt)).await
+}
+
+async fn printer(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.printer(&s)).await
+}
+
+#[derive(Deserialize)]
+struct PreviewQ {
+    #[serde(default)]
+    paper: Option<Paper>,
+    #[serde(default)]
+    lang: Option<Lang>,
+}
+
+async fn preview_png(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P(receipt): P<String>,
+    Q(q): Q<PreviewQ>,
+) -> Result<Response, AppError> {
+    let png = tokio::task::spawn_blocking(move || t.receipt_png(&s, &receipt, q.paper, q.lang))
+        .await
+        .map_err(|e| AppError::new(ErrorKind::Internal, "internal", e.to_string()))??;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
 async fn post_void(

@@ -3,8 +3,10 @@
 //! through the store. Expected outcomes (unknown barcode, over-tender, approval needed) come
 //! back as values or as [`AppError`]s with a stable code, never as panics.
 
+use crate::devices::{Devices, PrinterView};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::pin;
+use crate::receipt_doc::receipt_doc;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -13,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tillstone_core::auth::{Action, Actor, authorize};
-use tillstone_core::barcode::{ScanKind, classify};
 use tillstone_core::cart::{Cart, PricedCart};
 use tillstone_core::catalog::{Product, Unit};
 use tillstone_core::member::MemberView;
@@ -26,6 +27,8 @@ use tillstone_core::sale::{
 };
 use tillstone_core::settings::StoreSettings;
 use tillstone_core::tender::{Tender, TenderKind, quick_cash};
+use tillstone_devices::receipt::Paper;
+use tillstone_devices::scan::{ScanResult, parse_str};
 use tillstone_store::Store;
 use tillstone_store::journal::VerifyReport;
 use tillstone_store::meta::{CartStatus, StoredCart, UserRow};
@@ -34,6 +37,23 @@ use tillstone_store::shifts::{CashMovement, MovementKind, NewShift, ShiftRow};
 use uuid::Uuid;
 
 pub const DB_FILE: &str = "tillstone.db";
+
+/// The forms a GTIN may be stored under: as scanned, and without the leading zeros that
+/// GTIN-14 / UPC-A add to an EAN-13 / EAN-8.
+fn gtin_candidates(gtin: &str) -> Vec<String> {
+    let mut out = vec![gtin.to_string()];
+    let mut g = gtin;
+    while g.len() > 8 && g.starts_with('0') {
+        g = &g[1..];
+        if matches!(g.len(), 8 | 12 | 13) {
+            out.push(g.to_string());
+        }
+    }
+    if gtin.len() == 12 {
+        out.push(format!("0{gtin}"));
+    }
+    out
+}
 const MAX_PIN_FAILURES: u32 = 5;
 const LOCKOUT: Duration = Duration::from_secs(300);
 
@@ -138,6 +158,7 @@ pub struct Terminal {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     /// Serialises argon2 verifications (each takes ~19 MiB and tens of milliseconds).
     pin_gate: Mutex<()>,
+    devices: Devices,
 }
 
 fn now() -> DateTime<Utc> {
@@ -181,6 +202,7 @@ impl Terminal {
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             pin_gate: Mutex::new(()),
+            devices: Devices::load(dir),
         })
     }
 
@@ -405,6 +427,8 @@ impl Terminal {
             at: now(),
         };
         store.record_movement(&mv, &self.terminal_id, &new_id(), &self.settings)?;
+        // Every drawer movement opens the drawer: no-sale, paid-in, paid-out.
+        self.devices.kick_drawer();
         Ok(mv)
     }
 
@@ -606,6 +630,9 @@ impl Terminal {
     }
 
     /// Scan or type a code into a cart.
+    /// Scan or type a code into a cart. The scan is read by the devices crate's parser (GTINs,
+    /// GS1 element strings, weight- and price-embedded store labels, receipt barcodes);
+    /// unknown, malformed and receipt codes are outcomes, never errors.
     pub fn scan(
         &self,
         s: &Session,
@@ -613,34 +640,81 @@ impl Terminal {
         raw: &str,
         qty: Option<Decimal>,
     ) -> AppResult<ScanOutcome> {
-        let code = match classify(raw) {
-            ScanKind::Invalid { code, message } => {
-                return Ok(ScanOutcome::Invalid { code, message });
+        // (code to look up, quantity from the label, price from the label)
+        let (codes, label_qty, label_price, shown) = match parse_str(
+            raw,
+            self.devices.scan_config(),
+        ) {
+            ScanResult::Invalid { message, data, .. } => {
+                return Ok(ScanOutcome::Invalid {
+                    code: data,
+                    message,
+                });
             }
-            ScanKind::Receipt { receipt_no } => return Ok(ScanOutcome::Receipt { receipt_no }),
-            ScanKind::Gtin { code } | ScanKind::Other { code } => code,
+            ScanResult::Receipt { receipt_no, .. } => {
+                return Ok(ScanOutcome::Receipt { receipt_no });
+            }
+            ScanResult::Gtin { gtin, .. } => (gtin_candidates(&gtin), None, None, gtin),
+            ScanResult::Gs1 {
+                gtin: Some(gtin),
+                weight_kg,
+                price,
+                ..
+            } => (gtin_candidates(&gtin), weight_kg, price, gtin),
+            ScanResult::Gs1 { gtin: None, .. } => {
+                return Ok(ScanOutcome::Invalid {
+                    code: raw.trim().chars().take(64).collect(),
+                    message: "this GS1 code names no product (no GTIN, AI 01): scan the product's own barcode".into(),
+                });
+            }
+            ScanResult::Weighed {
+                item_code,
+                weight_kg,
+                ..
+            } => (vec![item_code.clone()], Some(weight_kg), None, item_code),
+            ScanResult::Priced {
+                item_code, price, ..
+            } => (vec![item_code.clone()], None, Some(price), item_code),
+            ScanResult::Code { text, .. } => (vec![text.clone()], None, None, text),
         };
-        let product = {
+        let mut product = None;
+        {
             let store = self.store();
-            match store.product_by_barcode(&code)? {
-                Some(p) => Some(p),
-                None => store.product_by_sku(&code)?,
+            for code in &codes {
+                product = match store.product_by_barcode(code)? {
+                    Some(p) => Some(p),
+                    None => store.product_by_sku(code)?,
+                };
+                if product.is_some() {
+                    break;
+                }
             }
-        };
-        let Some(product) = product else {
+        }
+        let Some(mut product) = product else {
             return Ok(ScanOutcome::NotFound {
                 message: format!(
-                    "no product has the code {code}: check the label, search by name, or set the item aside"
+                    "no product has the code {shown}: check the label, search by name, or set the item aside"
                 ),
-                code,
+                code: shown,
             });
         };
-        if product.unit == Unit::Kg && qty.is_none() {
-            return Ok(ScanOutcome::NeedsWeight { product });
+        // A price label prices this one item: one piece at the label's price.
+        if let Some(price) = label_price
+            && label_qty.is_none()
+        {
+            product.price = price;
+            product.unit = Unit::Piece;
         }
-        let qty = qty.unwrap_or(Decimal::ONE);
+        let qty = match (qty, label_qty) {
+            (Some(q), _) => q,
+            (None, Some(w)) if product.unit == Unit::Kg => w,
+            (None, Some(_)) | (None, None) if product.unit == Unit::Kg => {
+                return Ok(ScanOutcome::NeedsWeight { product });
+            }
+            (None, _) => Decimal::ONE,
+        };
         let (line_id, cart) = self.with_cart(s, cart_id, |cart, _| {
-            Ok(cart.add_product(&product, qty, Some(&code))?)
+            Ok(cart.add_product(&product, qty, Some(&shown))?)
         })?;
         Ok(ScanOutcome::Added {
             line_id,
@@ -828,7 +902,11 @@ impl Terminal {
         let sale = complete_sale(&stored.cart, &self.settings, ctx)?;
         store.commit_sale(&sale, &self.settings, &new_id(), Some(cart_id), None)?;
         tracing::info!(receipt = %sale.ctx.receipt_no, total = %sale.totals.total, "sale committed");
-        self.receipt(&store, sale)
+        let job_id = sale.ctx.sale_id.clone();
+        let receipt = self.receipt(&store, sale)?;
+        drop(store);
+        self.after_commit(&receipt, &job_id);
+        Ok(receipt)
     }
 
     pub fn park(&self, s: &Session, cart_id: &str, label: &str) -> AppResult<CartView> {
@@ -888,6 +966,84 @@ impl Terminal {
         Ok(())
     }
 
+    // ----- printing --------------------------------------------------------------------------
+
+    /// Start the print worker (the server does; one-shot CLI commands do not).
+    pub fn start_devices(&self) -> bool {
+        self.devices.start_worker()
+    }
+
+    pub fn printer(&self, s: &Session) -> AppResult<PrinterView> {
+        self.require(s, Action::Sell)?;
+        Ok(self.devices.view())
+    }
+
+    /// Queue the receipt of a committed document (the document is durable already: a printer
+    /// problem never undoes a sale) and open the drawer when cash moved.
+    fn after_commit(&self, receipt: &Receipt, job_id: &str) {
+        let doc = receipt_doc(receipt, &self.settings, self.settings.language);
+        if let Err(e) = self.devices.print(job_id, doc, &now().to_rfc3339()) {
+            tracing::error!(error = %e, receipt = %receipt.sale.ctx.receipt_no, "receipt not queued; reprint it");
+        }
+        if receipt
+            .sale
+            .tenders
+            .iter()
+            .any(|t| t.kind == TenderKind::Cash && !t.applied.is_zero())
+        {
+            self.devices.kick_drawer();
+        }
+    }
+
+    /// Print a receipt again (a new print job).
+    pub fn reprint(&self, s: &Session, input: &str) -> AppResult<PrinterView> {
+        let receipt = self.receipt_of(s, input)?;
+        let doc = receipt_doc(&receipt, &self.settings, self.settings.language);
+        let queued = self
+            .devices
+            .print(
+                &format!("{}-reprint-{}", receipt.sale.ctx.sale_id, new_id()),
+                doc,
+                &now().to_rfc3339(),
+            )
+            .map_err(|e| AppError::new(ErrorKind::Internal, "print_queue", e))?;
+        if !queued {
+            return Err(AppError::conflict(
+                "no_printer",
+                "no receipt printer is set up: an installer adds it to devices.toml",
+            ));
+        }
+        Ok(self.devices.view())
+    }
+
+    /// The receipt as a PNG image, laid out exactly as printed.
+    pub fn receipt_png(
+        &self,
+        s: &Session,
+        input: &str,
+        paper: Option<Paper>,
+        lang: Option<crate::receipt_doc::Lang>,
+    ) -> AppResult<Vec<u8>> {
+        let receipt = self.receipt_of(s, input)?;
+        let doc = receipt_doc(
+            &receipt,
+            &self.settings,
+            lang.unwrap_or(self.settings.language),
+        );
+        tillstone_devices::preview::render_png(
+            &doc,
+            paper.unwrap_or_else(|| self.devices.paper()),
+            self.devices.font_path(),
+        )
+        .map_err(|e| {
+            AppError::new(
+                ErrorKind::Internal,
+                "preview_failed",
+                format!("the receipt preview could not be drawn: {e} (install fonts-wqy-microhei)"),
+            )
+        })
+    }
+
     // ----- returns and voids ---------------------------------------------------------------
 
     /// The committed document for a typed receipt number or a scanned receipt barcode.
@@ -942,7 +1098,11 @@ impl Terminal {
         let doc = build_return(&original, &prior, lines, &self.settings, ctx)?;
         store.commit_sale(&doc, &self.settings, &new_id(), None, request_id)?;
         tracing::info!(receipt = %doc.ctx.receipt_no, original = %receipt_no, total = %doc.totals.total, "return committed");
-        self.receipt(&store, doc)
+        let job_id = doc.ctx.sale_id.clone();
+        let receipt = self.receipt(&store, doc)?;
+        drop(store);
+        self.after_commit(&receipt, &job_id);
+        Ok(receipt)
     }
 
     /// Return items without a receipt, at today's prices, with a manager's approval.
@@ -991,7 +1151,11 @@ impl Terminal {
         let ctx = self.doc_context(&store, s, &shift)?;
         let doc = build_unreceipted_return(&cart, refund, &self.settings, ctx)?;
         store.commit_sale(&doc, &self.settings, &new_id(), None, request_id)?;
-        self.receipt(&store, doc)
+        let job_id = doc.ctx.sale_id.clone();
+        let receipt = self.receipt(&store, doc)?;
+        drop(store);
+        self.after_commit(&receipt, &job_id);
+        Ok(receipt)
     }
 
     /// Post-void a completed sale of the current shift (manager).

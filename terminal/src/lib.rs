@@ -4,9 +4,11 @@
 
 pub mod api;
 pub mod app;
+pub mod devices;
 pub mod error;
 pub mod openapi;
 pub mod pin;
+pub mod receipt_doc;
 pub mod setup;
 
 pub use app::Terminal;
@@ -27,6 +29,9 @@ pub async fn serve_on(
     terminal: std::sync::Arc<Terminal>,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<()> {
+    if terminal.start_devices() {
+        tracing::info!("receipt printer worker started");
+    }
     let app = api::router(terminal);
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

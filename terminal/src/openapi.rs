@@ -218,6 +218,27 @@ pub const ROUTES: &[(&str, &str, &str, bool, Option<&str>)] = &[
     ),
     (
         "post",
+        "/sales/{receipt}/print",
+        "Print the receipt again (queued)",
+        true,
+        None,
+    ),
+    (
+        "get",
+        "/sales/{receipt}/preview.png",
+        "The receipt as a PNG image: ?paper=mm58|mm80&lang=zh|en",
+        true,
+        None,
+    ),
+    (
+        "get",
+        "/printer",
+        "Printer state: pending jobs and why they wait (paper out, cover open, offline)",
+        true,
+        None,
+    ),
+    (
+        "post",
         "/returns",
         "Return lines of a receipted sale to the original tenders",
         true,

@@ -1,0 +1,324 @@
+//! The terminal's devices: the profiles in `devices.toml`, the print queue and its worker.
+//!
+//! Selling never waits for a printer. A committed sale's receipt is queued (in its own SQLite
+//! file, `print-queue.db`, keyed by the sale id so it is queued once); a worker thread prints
+//! jobs in order when the printer reports ready and leaves them pending with the reason
+//! (paper out, cover open, offline) otherwise, so the cashier sees why and nothing is lost.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tillstone_devices::config::{DeviceProfiles, PrinterConfig};
+use tillstone_devices::printer::Printer;
+use tillstone_devices::queue::{JobInfo, JobPayload, PrintQueue, Step};
+use tillstone_devices::receipt::{Paper, ReceiptDoc};
+use tillstone_devices::scan::ScanConfig;
+
+pub const DEVICES_FILE: &str = "devices.toml";
+pub const QUEUE_FILE: &str = "print-queue.db";
+const RETRY: Duration = Duration::from_secs(2);
+
+/// A printer problem as the cashier sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobView {
+    pub job_id: String,
+    pub created_at: String,
+    pub state: String,
+    pub attempts: u32,
+    pub problem: Option<Problem>,
+    pub reason: Option<String>,
+}
+
+/// What the till shows about its printer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct PrinterView {
+    pub configured: bool,
+    /// devices.toml could not be used: why (selling goes on; receipts are not printed).
+    pub config_error: Option<String>,
+    pub pending: Vec<JobView>,
+    /// The last thing the worker could not do.
+    pub last_problem: Option<Problem>,
+    pub last_error: Option<String>,
+}
+
+enum Msg {
+    Wake,
+    KickDrawer,
+}
+
+#[derive(Default)]
+struct WorkerState {
+    last_problem: Option<Problem>,
+    last_error: Option<String>,
+}
+
+pub struct Devices {
+    profiles: DeviceProfiles,
+    config_error: Option<String>,
+    queue_path: PathBuf,
+    queue: Option<Mutex<PrintQueue>>,
+    worker: Mutex<Option<Sender<Msg>>>,
+    state: Arc<Mutex<WorkerState>>,
+}
+
+fn problem(p: tillstone_devices::status::PrinterProblem) -> Problem {
+    Problem {
+        code: p.code().to_string(),
+        message_zh: p.message_zh().to_string(),
+        message_en: p.message_en().to_string(),
+    }
+}
+
+impl Devices {
+    /// Load `dir/devices.toml` (absent: no devices). A broken file disables the devices with
+    /// a message; the till still sells.
+    pub fn load(dir: &Path) -> Devices {
+        let path = dir.join(DEVICES_FILE);
+        let (profiles, config_error) = match std::fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (DeviceProfiles::default(), None),
+            Err(e) => (
+                DeviceProfiles::default(),
+                Some(format!("cannot read {}: {e}", path.display())),
+            ),
+            Ok(text) => match DeviceProfiles::from_toml(&text) {
+                Ok(p) => (p, None),
+                Err(e) => (
+                    DeviceProfiles::default(),
+                    Some(format!(
+                        "{}: {e} (run `tillstone devices check`)",
+                        path.display()
+                    )),
+                ),
+            },
+        };
+        if let Some(e) = &config_error {
+            tracing::error!(error = %e, "devices disabled");
+        }
+        let queue_path = dir.join(QUEUE_FILE);
+        let queue = profiles
+            .printer
+            .as_ref()
+            .and_then(|_| match PrintQueue::open(&queue_path) {
+                Ok(q) => Some(Mutex::new(q)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot open the print queue; receipts will not print");
+                    None
+                }
+            });
+        Devices {
+            profiles,
+            config_error,
+            queue_path,
+            queue,
+            worker: Mutex::new(None),
+            state: Arc::new(Mutex::new(WorkerState::default())),
+        }
+    }
+
+    pub fn scan_config(&self) -> &ScanConfig {
+        &self.profiles.scan
+    }
+
+    /// Paper of the configured printer (80 mm when none is configured).
+    pub fn paper(&self) -> Paper {
+        self.profiles
+            .printer
+            .as_ref()
+            .map_or(Paper::Mm80, |p| p.profile.paper)
+    }
+
+    pub fn font_path(&self) -> Option<&Path> {
+        self.profiles
+            .printer
+            .as_ref()
+            .and_then(|p| p.profile.font_path.as_deref())
+    }
+
+    fn notify(&self, msg: Msg) {
+        if let Some(tx) = self
+            .worker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// Queue a receipt (once per job id) and wake the worker. Without a printer: nothing.
+    pub fn print(&self, job_id: &str, doc: ReceiptDoc, at: &str) -> Result<bool, String> {
+        let Some(queue) = &self.queue else {
+            return Ok(false);
+        };
+        queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .enqueue(job_id, at, &JobPayload::Receipt(Box::new(doc)))
+            .map_err(|e| e.to_string())?;
+        self.notify(Msg::Wake);
+        Ok(true)
+    }
+
+    /// Open the cash drawer (through the printer) as soon as the worker can.
+    pub fn kick_drawer(&self) {
+        if self.profiles.printer.is_some() {
+            self.notify(Msg::KickDrawer);
+        }
+    }
+
+    pub fn view(&self) -> PrinterView {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = self
+            .queue
+            .as_ref()
+            .map(|q| q.lock().unwrap_or_else(|p| p.into_inner()).pending())
+            .transpose();
+        let (pending, queue_error) = match pending {
+            Ok(p) => (p.unwrap_or_default(), None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        PrinterView {
+            configured: self.profiles.printer.is_some(),
+            config_error: self.config_error.clone(),
+            pending: pending.iter().map(job_view).collect(),
+            last_problem: state.last_problem.clone(),
+            last_error: queue_error.or_else(|| state.last_error.clone()),
+        }
+    }
+
+    /// Start the print worker (once). Returns false when no printer is configured.
+    pub fn start_worker(&self) -> bool {
+        let Some(cfg) = self.profiles.printer.clone() else {
+            return false;
+        };
+        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        if worker.is_some() {
+            return true;
+        }
+        let queue = match PrintQueue::open(&self.queue_path) {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::error!(error = %e, "print worker not started");
+                return false;
+            }
+        };
+        let (tx, rx) = mpsc::channel();
+        let state = Arc::clone(&self.state);
+        std::thread::Builder::new()
+            .name("print-worker".into())
+            .spawn(move || work(cfg, queue, rx, state))
+            .map_err(|e| tracing::error!(error = %e, "print worker not started"))
+            .ok();
+        *worker = Some(tx);
+        true
+    }
+}
+
+fn job_view(j: &JobInfo) -> JobView {
+    JobView {
+        job_id: j.job_id.clone(),
+        created_at: j.created_at.clone(),
+        state: format!("{:?}", j.state).to_lowercase(),
+        attempts: j.attempts,
+        problem: j.problem().map(problem),
+        reason: j.reason.clone(),
+    }
+}
+
+/// The worker: print pending jobs in order; on a problem wait and retry; kick the drawer when
+/// asked (a drawer kick does not wait for paper). Ends when the terminal is dropped.
+fn work(cfg: PrinterConfig, queue: PrintQueue, rx: Receiver<Msg>, state: Arc<Mutex<WorkerState>>) {
+    let mut printer: Option<Printer> = None;
+    let mut wait = Duration::from_millis(0);
+    loop {
+        match rx.recv_timeout(wait) {
+            Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(Msg::KickDrawer) => {
+                let failed = printer_or_open(&cfg, &mut printer, &state)
+                    .map(|p| p.kick_drawer())
+                    .is_some_and(|r| r.is_err());
+                if failed {
+                    tracing::warn!("drawer kick failed; reopening the printer");
+                    printer = None;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        wait = Duration::from_secs(60);
+        let Some(p) = printer_or_open(&cfg, &mut printer, &state) else {
+            wait = RETRY;
+            continue;
+        };
+        let mut reopen = false;
+        loop {
+            match queue.process_next(p) {
+                Ok(Step::Idle) => {
+                    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+                    s.last_problem = None;
+                    s.last_error = None;
+                    break;
+                }
+                Ok(Step::Printed { job_id }) => tracing::info!(job_id, "receipt printed"),
+                Ok(Step::Failed { job_id, reason }) => {
+                    tracing::error!(job_id, reason, "print job cannot print");
+                }
+                Ok(Step::Blocked {
+                    job_id,
+                    problem: pr,
+                    ..
+                }) => {
+                    tracing::warn!(job_id, problem = pr.code(), "printer not ready");
+                    state.lock().unwrap_or_else(|e| e.into_inner()).last_problem =
+                        Some(problem(pr));
+                    wait = RETRY;
+                    break;
+                }
+                Ok(Step::Error { job_id, reason }) => {
+                    tracing::warn!(job_id, reason, "printer unreachable");
+                    state.lock().unwrap_or_else(|e| e.into_inner()).last_error = Some(reason);
+                    reopen = true;
+                    wait = RETRY;
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "print queue failed");
+                    state.lock().unwrap_or_else(|e| e.into_inner()).last_error =
+                        Some(e.to_string());
+                    wait = RETRY;
+                    break;
+                }
+            }
+        }
+        if reopen {
+            printer = None;
+        }
+    }
+}
+
+fn printer_or_open<'a>(
+    cfg: &PrinterConfig,
+    printer: &'a mut Option<Printer>,
+    state: &Mutex<WorkerState>,
+) -> Option<&'a mut Printer> {
+    if printer.is_none() {
+        match cfg.open() {
+            Ok(p) => *printer = Some(p),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the printer");
+                state.lock().unwrap_or_else(|p| p.into_inner()).last_error =
+                    Some(format!("cannot open the printer: {e}"));
+                return None;
+            }
+        }
+    }
+    printer.as_mut()
+}

@@ -1,0 +1,153 @@
+//! Receipts from a real terminal to a virtual ESC/POS printer on a pseudo-terminal: every
+//! committed sale prints once, a paper-out holds the queue (the cashier sees why) and the
+//! receipt prints when paper is back; the drawer opens for cash; previews are PNG.
+
+#[path = "../../firmware-adapters/tests/printer_virtual.rs"]
+mod printer_virtual;
+
+use printer_virtual::VirtualPrinter;
+use rust_decimal::Decimal;
+use std::time::{Duration, Instant};
+use tillstone_core::tender::TenderKind;
+use tillstone_terminal::app::{ScanOutcome, Session, Terminal};
+
+fn gb18030(text: &str) -> Vec<u8> {
+    encoding_rs::GB18030.encode(text).0.into_owned()
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
+}
+
+fn wait(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sell(t: &Terminal, s: &Session, code: &str, kind: TenderKind) -> String {
+    let cart = t.new_cart(s).expect("cart");
+    match t.scan(s, &cart.cart_id, code, None).expect("scan") {
+        ScanOutcome::Added { .. } => {}
+        other => panic!("scan: {other:?}"),
+    }
+    let reference = (kind != TenderKind::Cash).then(|| "T-1".to_string());
+    t.add_tender(s, &cart.cart_id, kind, None, reference)
+        .expect("tender");
+    t.complete(s, &cart.cart_id)
+        .expect("complete")
+        .sale
+        .ctx
+        .receipt_no
+}
+
+#[test]
+fn receipts_print_once_through_paper_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tillstone_tests::init_demo(dir.path()).expect("demo");
+    let (master, slave) = serialport::TTYPort::pair().expect("pty pair");
+    let slave_path = serialport::SerialPort::name(&slave).expect("pty name");
+    // Keep our end of the slave open for the whole test so the master never sees a hang-up.
+    let _slave = slave;
+    let printer = VirtualPrinter::spawn(master);
+    std::fs::write(
+        dir.path().join("devices.toml"),
+        format!(
+            "[printer]\ntransport = \"serial\"\npath = \"{slave_path}\"\nbaud = 115200\nflow_control = \"none\"\npaper = \"mm80\"\n"
+        ),
+    )
+    .expect("devices.toml");
+
+    let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
+    assert!(t.start_devices(), "the printer worker starts");
+    let code = tillstone_tests::piece_barcodes(&t, 1)
+        .expect("codes")
+        .remove(0);
+
+    // A cash sale prints its receipt and opens the drawer (ESC p).
+    let first = sell(&t, &s, &code, TenderKind::Cash);
+    wait("the first receipt", || {
+        count(&printer.panel().received, first.as_bytes()) > 0
+    });
+    let per_receipt = {
+        let p = printer.panel();
+        assert!(
+            count(&p.received, &[0x1b, b'p']) >= 1,
+            "drawer kicked for cash"
+        );
+        assert!(
+            count(&p.received, &gb18030("销售小票")) == 1,
+            "Chinese title in GB18030"
+        );
+        assert!(
+            count(&p.received, &[0x1d, b'V', 66]) == 1,
+            "partial cut GS V 66"
+        );
+        count(&p.received, first.as_bytes())
+    };
+
+    // Paper runs out: the next receipt waits, and the cashier is told why.
+    printer.panel().paper_out = true;
+    let second = sell(&t, &s, &code, TenderKind::Card);
+    wait("the paper-out problem", || {
+        t.printer(&s)
+            .expect("printer")
+            .last_problem
+            .is_some_and(|p| p.code == "paper_out")
+    });
+    let view = t.printer(&s).expect("printer");
+    assert_eq!(view.pending.len(), 1);
+    assert!(
+        view.pending[0]
+            .problem
+            .as_ref()
+            .is_some_and(|p| !p.message_zh.is_empty())
+    );
+    assert_eq!(count(&printer.panel().received, second.as_bytes()), 0);
+
+    // Paper back: it prints, exactly once, and the queue empties.
+    printer.panel().paper_out = false;
+    wait("the second receipt", || {
+        count(&printer.panel().received, second.as_bytes()) >= per_receipt
+            && t.printer(&s).expect("printer").pending.is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        count(&printer.panel().received, second.as_bytes()),
+        per_receipt
+    );
+    assert_eq!(
+        count(&printer.panel().received, first.as_bytes()),
+        per_receipt
+    );
+
+    // Reprint makes a new job of the same receipt.
+    t.reprint(&s, &first).expect("reprint");
+    wait("the reprint", || {
+        count(&printer.panel().received, first.as_bytes()) == 2 * per_receipt
+    });
+
+    // The preview is the same layout as a PNG image.
+    let png = t.receipt_png(&s, &first, None, None).expect("preview");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("receipt-preview-zh.png");
+    std::fs::write(&out, &png).expect("save preview");
+    let en = t
+        .receipt_png(
+            &s,
+            &first,
+            Some(tillstone_devices::receipt::Paper::Mm58),
+            Some(tillstone_core::settings::Language::En),
+        )
+        .expect("english preview");
+    std::fs::write(out.with_file_name("receipt-preview-en-58.png"), &en).expect("save preview");
+    let _ = Decimal::ZERO;
+}
