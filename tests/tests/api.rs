@@ -285,6 +285,18 @@ fn a_day_at_the_till_over_http() {
             Some(json!({"code": wcode, "qty": "0.535"})),
         );
         assert_eq!(v["outcome"], "added");
+        // A GS1 label carries the weight itself: (01) GTIN-14 + (3103) net weight in grams.
+        let v = api.ok(
+            "POST",
+            &format!("/carts/{id}/scan"),
+            Some(json!({"code": format!("(01)0{wcode}(3103)001250")})),
+        );
+        assert_eq!(v["outcome"], "added", "{v}");
+        let line = v["line_id"].as_u64().expect("line id") as usize;
+        assert_eq!(
+            dec(&v["cart"]["lines"][line - 1]["line"]["qty"]),
+            "1.25".parse::<Decimal>().expect("dec")
+        );
         api.err(
             "POST",
             &format!("/carts/{id}/scan"),
