@@ -338,6 +338,8 @@ pub fn router(terminal: Arc<Terminal>) -> Router {
         .route("/sales/{receipt}/print", post(reprint))
         .route("/sales/{receipt}/preview.png", get(preview_png))
         .route("/printer", get(printer))
+        .route("/scale", get(scale))
+        .route("/scanner/next", get(next_scan))
         .route("/returns", post(return_lines))
         .route("/returns/unreceipted", post(return_unreceipted))
         .route("/products", get(search_products))
@@ -703,6 +705,32 @@ async fn reprint(
     P(receipt): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.reprint(&s, &receipt)).await
+}
+
+async fn scale(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.read_scale(&s)).await
+}
+
+#[derive(Deserialize)]
+struct NextScanQ {
+    #[serde(default = "default_wait")]
+    timeout_ms: u64,
+}
+
+fn default_wait() -> u64 {
+    25_000
+}
+
+/// Long poll: the next scan of the serial scanner, or `null` after `timeout_ms`.
+async fn next_scan(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    Q(q): Q<NextScanQ>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| {
+        t.next_scan(&s, std::time::Duration::from_millis(q.timeout_ms))
+    })
+    .await
 }
 
 async fn printer(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value>, AppError> {

@@ -28,7 +28,9 @@ use tillstone_core::sale::{
 use tillstone_core::settings::StoreSettings;
 use tillstone_core::tender::{Tender, TenderKind, quick_cash};
 use tillstone_devices::receipt::Paper;
+use tillstone_devices::scale::ScaleReading;
 use tillstone_devices::scan::{ScanResult, parse_str};
+use tillstone_devices::scanner::ScannerEvent;
 use tillstone_store::Store;
 use tillstone_store::journal::VerifyReport;
 use tillstone_store::meta::{CartStatus, StoredCart, UserRow};
@@ -716,6 +718,15 @@ impl Terminal {
         let (line_id, cart) = self.with_cart(s, cart_id, |cart, _| {
             Ok(cart.add_product(&product, qty, Some(&shown))?)
         })?;
+        if let Some(l) = cart.priced.lines.iter().find(|l| l.line.line_id == line_id) {
+            let name = if product.name_en.is_empty() {
+                &product.name
+            } else {
+                &product.name_en
+            };
+            self.devices
+                .show_item(name, l.amounts.total, cart.priced.totals.total);
+        }
         Ok(ScanOutcome::Added {
             line_id,
             product,
@@ -903,8 +914,11 @@ impl Terminal {
         store.commit_sale(&sale, &self.settings, &new_id(), Some(cart_id), None)?;
         tracing::info!(receipt = %sale.ctx.receipt_no, total = %sale.totals.total, "sale committed");
         let job_id = sale.ctx.sale_id.clone();
+        let paid: Decimal = sale.tenders.iter().map(|t| t.amount).sum();
+        let change = sale.change;
         let receipt = self.receipt(&store, sale)?;
         drop(store);
+        self.devices.show_change(paid, change);
         self.after_commit(&receipt, &job_id);
         Ok(receipt)
     }
@@ -971,6 +985,26 @@ impl Terminal {
     /// Start the print worker (the server does; one-shot CLI commands do not).
     pub fn start_devices(&self) -> bool {
         self.devices.start_worker()
+    }
+
+    /// One reading of the scale (for a weighed item).
+    pub fn read_scale(&self, s: &Session) -> AppResult<ScaleReading> {
+        self.require(s, Action::Sell)?;
+        self.devices
+            .read_scale(std::time::Duration::from_secs(2))
+            .map_err(|m| AppError::conflict("scale_unavailable", m))
+    }
+
+    /// The next scan of the serial scanner (long poll); `None` when nothing was scanned.
+    pub fn next_scan(
+        &self,
+        s: &Session,
+        timeout: std::time::Duration,
+    ) -> AppResult<Option<ScannerEvent>> {
+        self.require(s, Action::Sell)?;
+        self.devices
+            .next_scan(timeout.min(std::time::Duration::from_secs(30)))
+            .map_err(|m| AppError::conflict("scanner_unavailable", m))
     }
 
     pub fn printer(&self, s: &Session) -> AppResult<PrinterView> {

@@ -5,16 +5,20 @@
 //! jobs in order when the printer reports ready and leaves them pending with the reason
 //! (paper out, cover open, offline) otherwise, so the cashier sees why and nothing is lost.
 
+use rust_decimal::Decimal;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tillstone_devices::config::{DeviceProfiles, PrinterConfig};
+use tillstone_devices::display::{CustomerDisplay, DisplayError, WIDTH, label_amount};
 use tillstone_devices::printer::Printer;
 use tillstone_devices::queue::{JobInfo, JobPayload, PrintQueue, Step};
 use tillstone_devices::receipt::{Paper, ReceiptDoc};
+use tillstone_devices::scale::{Scale, ScaleReading};
 use tillstone_devices::scan::ScanConfig;
+use tillstone_devices::scanner::{ScannerEvent, ScannerReader};
 
 pub const DEVICES_FILE: &str = "devices.toml";
 pub const QUEUE_FILE: &str = "print-queue.db";
@@ -62,6 +66,9 @@ struct WorkerState {
 }
 
 pub struct Devices {
+    display: Mutex<Option<CustomerDisplay>>,
+    scale: Mutex<Option<Scale>>,
+    scanner: Mutex<Option<ScannerReader>>,
     profiles: DeviceProfiles,
     config_error: Option<String>,
     queue_path: PathBuf,
@@ -115,6 +122,9 @@ impl Devices {
                 }
             });
         Devices {
+            display: Mutex::new(None),
+            scale: Mutex::new(None),
+            scanner: Mutex::new(None),
             profiles,
             config_error,
             queue_path,
@@ -173,6 +183,86 @@ impl Devices {
         if self.profiles.printer.is_some() {
             self.notify(Msg::KickDrawer);
         }
+    }
+
+    /// Write to the customer display, opening it on first use; a failure is logged and the
+    /// display reopened next time (a display never stops a sale).
+    fn with_display(&self, f: impl FnOnce(&mut CustomerDisplay) -> Result<(), DisplayError>) {
+        let Some(cfg) = &self.profiles.display else {
+            return;
+        };
+        let mut slot = self.display.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            match CustomerDisplay::open(cfg).and_then(|mut d| d.init().map(|_| d)) {
+                Ok(d) => *slot = Some(d),
+                Err(e) => {
+                    tracing::warn!(error = %e, "customer display unavailable");
+                    return;
+                }
+            }
+        }
+        if let Some(d) = slot.as_mut()
+            && let Err(e) = f(d)
+        {
+            tracing::warn!(error = %e, "customer display write failed");
+            *slot = None;
+        }
+    }
+
+    /// The item just scanned on the upper line, the running total below.
+    pub fn show_item(&self, name: &str, amount: Decimal, total: Decimal) {
+        self.with_display(|d| {
+            d.show(
+                &label_amount(name, amount, WIDTH),
+                &label_amount("TOTAL", total, WIDTH),
+            )
+        });
+    }
+
+    /// What was paid and the change, at the end of a sale.
+    pub fn show_change(&self, paid: Decimal, change: Decimal) {
+        self.with_display(|d| d.show_change(paid, change));
+    }
+
+    /// Read the scale once (waiting at most `timeout`).
+    pub fn read_scale(&self, timeout: Duration) -> Result<ScaleReading, String> {
+        let Some(cfg) = &self.profiles.scale else {
+            return Err("no scale is set up: an installer adds it to devices.toml".into());
+        };
+        let mut slot = self.scale.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(Scale::open(cfg).map_err(|e| format!("cannot open the scale: {e}"))?);
+        }
+        let result = slot
+            .as_mut()
+            .map(|s| s.read_weight(timeout))
+            .ok_or_else(|| "the scale is not open".to_string())?;
+        result.map_err(|e| {
+            *slot = None;
+            format!("the scale did not answer: {e}")
+        })
+    }
+
+    /// The next scan of the serial scanner, waiting at most `timeout`. The reader starts on
+    /// first use and restarts after the scanner was unplugged.
+    pub fn next_scan(&self, timeout: Duration) -> Result<Option<ScannerEvent>, String> {
+        let Some(cfg) = &self.profiles.scanner else {
+            return Err(
+                "no serial scanner is set up (keyboard-wedge scanners type into the page)".into(),
+            );
+        };
+        let mut slot = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(
+                ScannerReader::open(cfg.clone())
+                    .map_err(|e| format!("cannot open the scanner: {e}"))?,
+            );
+        }
+        let event = slot.as_ref().and_then(|r| r.next_event(timeout));
+        if matches!(event, Some(ScannerEvent::Disconnected { .. })) {
+            *slot = None;
+        }
+        Ok(event)
     }
 
     pub fn view(&self) -> PrinterView {

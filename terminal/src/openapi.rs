@@ -238,6 +238,20 @@ pub const ROUTES: &[(&str, &str, &str, bool, Option<&str>)] = &[
         None,
     ),
     (
+        "get",
+        "/scale",
+        "One reading of the scale: stable kg, motion, over capacity or under zero",
+        true,
+        None,
+    ),
+    (
+        "get",
+        "/scanner/next",
+        "Long poll for the serial scanner's next scan: ?timeout_ms= (null when none)",
+        true,
+        None,
+    ),
+    (
         "post",
         "/returns",
         "Return lines of a receipted sale to the original tenders",
