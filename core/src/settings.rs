@@ -63,6 +63,10 @@ pub struct StoreSettings {
     /// Language of printed receipts.
     #[serde(default)]
     pub language: Language,
+    /// QR code printed on receipts (an e-receipt or member-join page); `{receipt_no}` is
+    /// replaced by the receipt number. None: no QR.
+    #[serde(default)]
+    pub receipt_qr: Option<String>,
 }
 
 fn default_offset() -> i32 {
@@ -90,6 +94,7 @@ impl StoreSettings {
             utc_offset_minutes: default_offset(),
             large_discount_percent: default_large_discount(),
             language: Language::Zh,
+            receipt_qr: None,
         }
     }
 

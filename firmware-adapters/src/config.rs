@@ -69,6 +69,9 @@ pub struct PrinterConfig {
     pub link: Link,
     #[serde(flatten)]
     pub profile: PrinterProfile,
+    /// A logo (PNG) printed at the top of every receipt, dithered to the paper width.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
 }
 
 impl PrinterConfig {
@@ -162,6 +165,11 @@ impl DeviceProfiles {
                     }
                 }
                 Link::File { path } => check_path("printer", path, &mut p),
+            }
+            if let Some(logo) = &printer.logo
+                && !logo.to_ascii_lowercase().ends_with(".png")
+            {
+                p.push(format!("printer.logo {logo:?} must be a PNG file"));
             }
         }
         if let Some(s) = &self.scanner {

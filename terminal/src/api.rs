@@ -339,6 +339,7 @@ pub fn router(terminal: Arc<Terminal>) -> Router {
         .route("/sales/{receipt}/preview.png", get(preview_png))
         .route("/printer", get(printer))
         .route("/scale", get(scale))
+        .route("/barcode", get(parse_barcode))
         .route("/scanner/next", get(next_scan))
         .route("/returns", post(return_lines))
         .route("/returns/unreceipted", post(return_unreceipted))
@@ -705,6 +706,19 @@ async fn reprint(
     P(receipt): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.reprint(&s, &receipt)).await
+}
+
+#[derive(Deserialize)]
+struct BarcodeQ {
+    data: String,
+}
+
+async fn parse_barcode(
+    State(t): State<AppState>,
+    Auth(_): Auth,
+    Q(q): Q<BarcodeQ>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| Ok(t.parse_barcode(&q.data))).await
 }
 
 async fn scale(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value>, AppError> {

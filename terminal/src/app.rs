@@ -987,6 +987,11 @@ impl Terminal {
         self.devices.start_worker()
     }
 
+    /// What the till understands from a scan (for installers and the UI), without a cart.
+    pub fn parse_barcode(&self, data: &str) -> ScanResult {
+        parse_str(data, self.devices.scan_config())
+    }
+
     /// One reading of the scale (for a weighed item).
     pub fn read_scale(&self, s: &Session) -> AppResult<ScaleReading> {
         self.require(s, Action::Sell)?;
@@ -1015,7 +1020,8 @@ impl Terminal {
     /// Queue the receipt of a committed document (the document is durable already: a printer
     /// problem never undoes a sale) and open the drawer when cash moved.
     fn after_commit(&self, receipt: &Receipt, job_id: &str) {
-        let doc = receipt_doc(receipt, &self.settings, self.settings.language);
+        let mut doc = receipt_doc(receipt, &self.settings, self.settings.language);
+        doc.logo_png = self.devices.logo();
         if let Err(e) = self.devices.print(job_id, doc, &now().to_rfc3339()) {
             tracing::error!(error = %e, receipt = %receipt.sale.ctx.receipt_no, "receipt not queued; reprint it");
         }
@@ -1032,7 +1038,8 @@ impl Terminal {
     /// Print a receipt again (a new print job).
     pub fn reprint(&self, s: &Session, input: &str) -> AppResult<PrinterView> {
         let receipt = self.receipt_of(s, input)?;
-        let doc = receipt_doc(&receipt, &self.settings, self.settings.language);
+        let mut doc = receipt_doc(&receipt, &self.settings, self.settings.language);
+        doc.logo_png = self.devices.logo();
         let queued = self
             .devices
             .print(

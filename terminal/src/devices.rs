@@ -66,6 +66,8 @@ struct WorkerState {
 }
 
 pub struct Devices {
+    /// The receipt logo (PNG bytes), read once.
+    logo: Option<Vec<u8>>,
     display: Mutex<Option<CustomerDisplay>>,
     scale: Mutex<Option<Scale>>,
     scanner: Mutex<Option<ScannerReader>>,
@@ -121,7 +123,14 @@ impl Devices {
                     None
                 }
             });
+        let logo = profiles.printer.as_ref().and_then(|p| p.logo.as_ref()).and_then(|path| {
+            let path = dir.join(path);
+            std::fs::read(&path)
+                .map_err(|e| tracing::error!(error = %e, logo = %path.display(), "receipt logo not printed"))
+                .ok()
+        });
         Devices {
+            logo,
             display: Mutex::new(None),
             scale: Mutex::new(None),
             scanner: Mutex::new(None),
@@ -132,6 +141,10 @@ impl Devices {
             worker: Mutex::new(None),
             state: Arc::new(Mutex::new(WorkerState::default())),
         }
+    }
+
+    pub fn logo(&self) -> Option<Vec<u8>> {
+        self.logo.clone()
     }
 
     pub fn scan_config(&self) -> &ScanConfig {

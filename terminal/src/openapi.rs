@@ -246,6 +246,13 @@ pub const ROUTES: &[(&str, &str, &str, bool, Option<&str>)] = &[
     ),
     (
         "get",
+        "/barcode",
+        "What the till understands from a scan (GTIN, GS1, store label, receipt): ?data=",
+        true,
+        None,
+    ),
+    (
+        "get",
         "/scanner/next",
         "Long poll for the serial scanner's next scan: ?timeout_ms= (null when none)",
         true,

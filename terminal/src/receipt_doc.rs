@@ -8,7 +8,7 @@ use tillstone_core::sale::SaleKind;
 use tillstone_core::settings::StoreSettings;
 use tillstone_core::tender::TenderKind;
 use tillstone_devices::receipt::{
-    AmountLine, ColumnLabels, ItemNote, ItemRow, LabelValue, ReceiptDoc, TaxRow, TotalRow,
+    AmountLine, ColumnLabels, ItemNote, ItemRow, LabelValue, QrBlock, ReceiptDoc, TaxRow, TotalRow,
 };
 
 pub use tillstone_core::settings::Language as Lang;
@@ -31,6 +31,7 @@ struct Words {
     price_changed: &'static str,
     member: &'static str,
     footer: [&'static str; 2],
+    qr_caption: &'static str,
 }
 
 const ZH: Words = Words {
@@ -51,6 +52,7 @@ const ZH: Words = Words {
     price_changed: "改价",
     member: "会员",
     footer: ["凭小票 7 日内可退换", "谢谢惠顾，欢迎再次光临"],
+    qr_caption: "扫码查看电子小票",
 };
 
 const EN: Words = Words {
@@ -74,6 +76,7 @@ const EN: Words = Words {
         "Returns within 7 days with this receipt",
         "Thank you for shopping with us",
     ],
+    qr_caption: "Scan for your e-receipt",
 };
 
 fn tender_label(kind: TenderKind, lang: Lang) -> &'static str {
@@ -265,7 +268,10 @@ pub fn receipt_doc(r: &Receipt, settings: &StoreSettings, lang: Lang) -> Receipt
         coupons: Vec::new(),
         footer: w.footer.iter().map(|s| s.to_string()).collect(),
         barcode: Some(r.barcode.clone()),
-        qr: None,
+        qr: settings.receipt_qr.as_ref().map(|template| QrBlock {
+            data: template.replace("{receipt_no}", &sale.ctx.receipt_no),
+            caption: Some(w.qr_caption.into()),
+        }),
         decimals: settings.minor_units(),
     }
 }
