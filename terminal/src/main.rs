@@ -1,5 +1,7 @@
 //! `tillstone`: the terminal's command line.
 
+mod devices_cli;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -79,6 +81,16 @@ enum Cmd {
     Fixtures {
         #[command(subcommand)]
         what: FixturesCmd,
+    },
+    /// Installer tools: find, check and test the store hardware.
+    Devices {
+        #[command(subcommand)]
+        what: devices_cli::DevicesCmd,
+    },
+    /// Barcodes as the till reads them.
+    Barcode {
+        #[command(subcommand)]
+        what: devices_cli::BarcodeCmd,
     },
 }
 
@@ -288,6 +300,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("{products} products written to {}", out.display());
             Ok(0)
         }
+        Cmd::Devices { what } => devices_cli::devices(what),
+        Cmd::Barcode { what } => devices_cli::barcode(what),
     }
 }
 
