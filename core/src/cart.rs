@@ -7,6 +7,7 @@ use crate::auth::{Action, Actor, AuthError, Override, authorize};
 use crate::catalog::{Product, Unit};
 use crate::money::within_limit;
 use crate::pricing::{self, Discount, DiscountValue, LineAmounts, LineInput, discount_percent};
+use crate::promo::{PromoApplication, PromoResult, line_inputs_with_promotions};
 use crate::settings::StoreSettings;
 use crate::tender::{PaymentState, Tender, TenderKind, payment_state};
 use rust_decimal::Decimal;
@@ -71,6 +72,10 @@ pub struct Cart {
     pub member_id: Option<String>,
     #[serde(default)]
     pub overrides: Vec<Override>,
+    /// The promotions evaluated for the cart as it is now (the terminal re-evaluates after every
+    /// change; any change here clears them so stale promotions are never priced).
+    #[serde(default)]
+    pub promotions: Option<PromoResult>,
     #[serde(default)]
     pub next_line_id: u32,
     #[serde(default)]
@@ -126,6 +131,9 @@ pub struct PricedLine {
     pub line: CartLine,
     pub unit_price: Decimal,
     pub amounts: LineAmounts,
+    /// The part of `amounts.line_discount` that came from promotions.
+    #[serde(default)]
+    pub promo_discount: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +144,9 @@ pub struct PricedCart {
     pub totals: pricing::Totals,
     pub payment: PaymentState,
     pub item_count: Decimal,
+    /// The promotions that applied, each explaining which lines it took how much off.
+    #[serde(default)]
+    pub promotions: Vec<PromoApplication>,
 }
 
 fn check_decimals(d: Decimal, max: u32) -> bool {
@@ -151,6 +162,7 @@ impl Cart {
             tenders: Vec::new(),
             member_id: None,
             overrides: Vec::new(),
+            promotions: None,
             next_line_id: 1,
             next_tender_id: 1,
         }
@@ -162,6 +174,13 @@ impl Cart {
 
     pub fn is_empty(&self) -> bool {
         self.active_lines().next().is_none()
+    }
+
+    /// Every change to lines or discounts drops the promotions evaluated before it.
+    fn changing(&mut self) -> Result<(), CartError> {
+        self.unpaid()?;
+        self.promotions = None;
+        Ok(())
     }
 
     fn unpaid(&self) -> Result<(), CartError> {
@@ -216,7 +235,7 @@ impl Cart {
         qty: Decimal,
         barcode: Option<&str>,
     ) -> Result<u32, CartError> {
-        self.unpaid()?;
+        self.changing()?;
         let qty = Self::validate_qty(qty, product.unit)?;
         if product.unit == Unit::Piece
             && let Some(line) = self.lines.iter_mut().find(|l| {
@@ -254,7 +273,7 @@ impl Cart {
     }
 
     pub fn set_qty(&mut self, line_id: u32, qty: Decimal) -> Result<(), CartError> {
-        self.unpaid()?;
+        self.changing()?;
         let line = self.line_mut(line_id)?;
         line.qty = Self::validate_qty(qty, line.unit)?;
         Ok(())
@@ -262,7 +281,7 @@ impl Cart {
 
     /// Void a line: it stays visible, struck through, and counts for nothing.
     pub fn void_line(&mut self, line_id: u32) -> Result<(), CartError> {
-        self.unpaid()?;
+        self.changing()?;
         self.line_mut(line_id)?.voided = true;
         Ok(())
     }
@@ -277,7 +296,7 @@ impl Cart {
         approver: Option<&Actor>,
         settings: &StoreSettings,
     ) -> Result<(), CartError> {
-        self.unpaid()?;
+        self.changing()?;
         if reason.trim().is_empty() {
             return Err(CartError::ReasonRequired);
         }
@@ -399,7 +418,7 @@ impl Cart {
         approver: Option<&Actor>,
         settings: &StoreSettings,
     ) -> Result<(), CartError> {
-        self.unpaid()?;
+        self.changing()?;
         let line = self.line_mut(line_id)?.clone();
         let mut discount = discount;
         if let Some(d) = &mut discount {
@@ -426,7 +445,7 @@ impl Cart {
         approver: Option<&Actor>,
         settings: &StoreSettings,
     ) -> Result<(), CartError> {
-        self.unpaid()?;
+        self.changing()?;
         let mut discount = discount;
         if let Some(d) = &mut discount {
             if self.is_empty() {
@@ -446,15 +465,18 @@ impl Cart {
 
     pub fn price(&self, settings: &StoreSettings) -> PricedCart {
         let active: Vec<&CartLine> = self.active_lines().collect();
-        let inputs: Vec<LineInput> = active
-            .iter()
-            .map(|l| LineInput {
-                qty: l.qty,
-                unit_price: l.unit_price(),
-                tax_rate: l.tax_rate,
-                discount: l.discount.as_ref().map(|d| d.value.clone()),
-            })
-            .collect();
+        let inputs: Vec<LineInput> = match &self.promotions {
+            Some(result) => line_inputs_with_promotions(self, result, settings),
+            None => active
+                .iter()
+                .map(|l| LineInput {
+                    qty: l.qty,
+                    unit_price: l.unit_price(),
+                    tax_rate: l.tax_rate,
+                    discount: l.discount.as_ref().map(|d| d.value.clone()),
+                })
+                .collect(),
+        };
         let result = pricing::price(
             &inputs,
             self.order_discount.as_ref().map(|d| &d.value),
@@ -472,14 +494,22 @@ impl Cart {
         let lines = self
             .lines
             .iter()
-            .map(|l| PricedLine {
-                line: l.clone(),
-                unit_price: l.unit_price(),
-                amounts: if l.voided {
+            .map(|l| {
+                let amounts = if l.voided {
                     zero.clone()
                 } else {
                     amounts.next().unwrap_or_else(|| zero.clone())
-                },
+                };
+                let promo_discount = match (&self.promotions, l.voided) {
+                    (Some(p), false) => p.discount_for(l.line_id).min(amounts.line_discount),
+                    _ => Decimal::ZERO,
+                };
+                PricedLine {
+                    line: l.clone(),
+                    unit_price: l.unit_price(),
+                    amounts,
+                    promo_discount,
+                }
             })
             .collect();
         let item_count = active
@@ -500,7 +530,24 @@ impl Cart {
             ),
             totals: result.totals,
             item_count,
+            promotions: self
+                .promotions
+                .as_ref()
+                .map(|p| p.applications.clone())
+                .unwrap_or_default(),
         }
+    }
+
+    /// Attach or detach the member (member prices and member-only promotions follow).
+    pub fn set_member(&mut self, member_id: Option<String>) -> Result<(), CartError> {
+        self.changing()?;
+        self.member_id = member_id;
+        Ok(())
+    }
+
+    /// Attach the promotions evaluated for the cart as it is now (see [`crate::promo::evaluate`]).
+    pub fn apply_promotions(&mut self, result: PromoResult) {
+        self.promotions = Some(result);
     }
 
     /// Add a tender. Only cash may exceed what is due.

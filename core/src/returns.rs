@@ -172,7 +172,12 @@ pub fn build_return(
         };
         let mut line = orig.line.clone();
         line.qty = *qty;
+        // Informational (the accounting is in `line_discount`): the promotions' share of the
+        // line discount refunded, proportional to the quantity returned.
+        let promo_discount =
+            from_minor(m(orig.promo_discount * *qty / sold), mu).min(from_minor(ld, mu));
         out_lines.push(PricedLine {
+            promo_discount,
             line,
             unit_price: orig.unit_price,
             amounts: LineAmounts {
@@ -251,6 +256,7 @@ pub fn build_return(
             sale_id: original.ctx.sale_id.clone(),
             receipt_no: original.ctx.receipt_no.clone(),
         }),
+        promotions: Vec::new(),
     })
 }
 
@@ -297,6 +303,7 @@ pub fn build_unreceipted_return(
         member_id: cart.member_id.clone(),
         overrides: cart.overrides.clone(),
         original: None,
+        promotions: Vec::new(),
     })
 }
 

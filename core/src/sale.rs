@@ -3,6 +3,7 @@
 use crate::auth::Override;
 use crate::cart::{Cart, CartError, PricedLine};
 use crate::pricing::{Discount, TaxSummaryLine, Totals};
+use crate::promo::PromoApplication;
 use crate::settings::StoreSettings;
 use crate::tender::{TenderKind, applied_amounts};
 use chrono::{DateTime, Utc};
@@ -77,6 +78,9 @@ pub struct Sale {
     /// For a return: the sale it returns from (none for a return without receipt).
     #[serde(default)]
     pub original: Option<OriginalRef>,
+    /// Promotions that applied, with their per-line amounts (for the receipt).
+    #[serde(default)]
+    pub promotions: Vec<PromoApplication>,
 }
 
 impl Sale {
@@ -132,6 +136,11 @@ pub fn complete_sale(
         member_id: cart.member_id.clone(),
         overrides: cart.overrides.clone(),
         original: None,
+        promotions: cart
+            .promotions
+            .as_ref()
+            .map(|p| p.applications.clone())
+            .unwrap_or_default(),
     })
 }
 

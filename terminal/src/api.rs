@@ -330,6 +330,11 @@ pub fn router(terminal: Arc<Terminal>) -> Router {
         .route("/carts/{id}/tenders/{tender}", delete(remove_tender))
         .route("/carts/{id}/complete", post(complete))
         .route("/carts/{id}/park", post(park))
+        .route(
+            "/carts/{id}/member",
+            post(attach_member).delete(detach_member),
+        )
+        .route("/promotions", get(list_promotions).put(put_promotions))
         .route("/carts/{id}/resume", post(resume))
         .route("/sales", get(recent_sales))
         .route("/sales/{receipt}", get(find_sale))
@@ -698,6 +703,46 @@ async fn receipt(
     P(receipt): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.receipt_of(&s, &receipt)).await
+}
+
+#[derive(Deserialize)]
+struct MemberReq {
+    member_id: String,
+}
+
+async fn attach_member(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P(id): P<String>,
+    Body(b): Body<MemberReq>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.set_member(&s, &id, Some(&b.member_id))).await
+}
+
+async fn detach_member(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P(id): P<String>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.set_member(&s, &id, None)).await
+}
+
+async fn list_promotions(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.promotions(&s)).await
+}
+
+async fn put_promotions(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    Body(rules): Body<Vec<tillstone_core::promo::Rule>>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| {
+        t.set_promotions(&s, rules).map(|n| json!({"rules": n}))
+    })
+    .await
 }
 
 async fn reprint(

@@ -20,6 +20,7 @@ use tillstone_core::catalog::{Product, Unit};
 use tillstone_core::member::MemberView;
 use tillstone_core::money::within_limit;
 use tillstone_core::pricing::Discount;
+use tillstone_core::promo::{PromoContext, PromoLine, PromoMember, Rule, evaluate};
 use tillstone_core::report::{ReportHeader, ReportKind, ShiftReport, build_report};
 use tillstone_core::returns::{ReturnLine, build_return, build_unreceipted_return, returnable};
 use tillstone_core::sale::{
@@ -161,6 +162,8 @@ pub struct Terminal {
     /// Serialises argon2 verifications (each takes ~19 MiB and tens of milliseconds).
     pin_gate: Mutex<()>,
     devices: Devices,
+    /// Promotion rules in force, loaded at start and on import.
+    promotions: Mutex<Vec<Rule>>,
 }
 
 fn now() -> DateTime<Utc> {
@@ -196,6 +199,7 @@ impl Terminal {
             )
         })?;
         let terminal_code = store.meta("terminal_code")?.unwrap_or_else(|| "T01".into());
+        let promotions = store.promotions()?;
         Ok(Terminal {
             store: Mutex::new(store),
             settings,
@@ -205,6 +209,7 @@ impl Terminal {
             failures: Mutex::new(HashMap::new()),
             pin_gate: Mutex::new(()),
             devices: Devices::load(dir),
+            promotions: Mutex::new(promotions),
         })
     }
 
@@ -594,6 +599,7 @@ impl Terminal {
             ));
         }
         let out = f(&mut stored.cart, &store)?;
+        self.reprice(&mut stored.cart, &store)?;
         store.save_cart(
             &stored.cart,
             CartStatus::Open,
@@ -602,6 +608,91 @@ impl Terminal {
             now(),
         )?;
         Ok((out, self.view(&stored)))
+    }
+
+    /// Evaluate the promotions for the cart as it is now (before payment starts; once money
+    /// is taken the prices stay as the customer agreed to them).
+    fn reprice(&self, cart: &mut Cart, store: &Store) -> AppResult<()> {
+        if !cart.tenders.is_empty() {
+            return Ok(());
+        }
+        let rules = self
+            .promotions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if rules.is_empty() || cart.is_empty() {
+            cart.promotions = None;
+            return Ok(());
+        }
+        let member = match &cart.member_id {
+            Some(id) => store.member_by_id(id)?.map(|m| PromoMember {
+                member_id: m.member_id,
+                tier: m.tier,
+            }),
+            None => None,
+        };
+        let local = now().naive_utc()
+            + chrono::Duration::minutes(i64::from(self.settings.utc_offset_minutes));
+        let ctx = PromoContext::new(&self.settings, local, member);
+        let result = evaluate(&PromoLine::from_cart(cart, &self.settings), &ctx, &rules);
+        if result.applications.is_empty() {
+            cart.promotions = None;
+        } else {
+            cart.apply_promotions(result);
+        }
+        Ok(())
+    }
+
+    /// Attach a member to the cart (or detach with `None`): member prices follow.
+    pub fn set_member(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        member_id: Option<&str>,
+    ) -> AppResult<CartView> {
+        let member = match member_id {
+            Some(id) => Some(
+                self.store()
+                    .member_by_id(id)?
+                    .ok_or_else(|| {
+                        AppError::not_found(
+                            "member_not_found",
+                            format!("no member {id}: search by phone or card"),
+                        )
+                    })?
+                    .member_id,
+            ),
+            None => None,
+        };
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| Ok(cart.set_member(member)?))?
+            .1)
+    }
+
+    /// The promotion rules in force.
+    pub fn promotions(&self, s: &Session) -> AppResult<Vec<Rule>> {
+        self.require(s, Action::Sell)?;
+        Ok(self
+            .promotions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
+    }
+
+    /// Replace the promotion rules (validated) — HQ's job once sync exists.
+    pub fn set_promotions(&self, s: &Session, rules: Vec<Rule>) -> AppResult<usize> {
+        self.require(s, Action::XReport)?;
+        if s.user.role != tillstone_core::auth::Role::Manager {
+            return Err(AppError::forbidden(
+                "not_permitted",
+                "only a manager changes promotions",
+            ));
+        }
+        self.store().set_promotions(&rules)?;
+        let n = rules.len();
+        *self.promotions.lock().unwrap_or_else(|p| p.into_inner()) = rules;
+        Ok(n)
     }
 
     pub fn new_cart(&self, s: &Session) -> AppResult<CartView> {

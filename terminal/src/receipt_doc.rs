@@ -22,6 +22,7 @@ struct Words {
     time: &'static str,
     subtotal: &'static str,
     line_discounts: &'static str,
+    promotions: &'static str,
     order_discount: &'static str,
     rounding: &'static str,
     total: &'static str,
@@ -43,6 +44,7 @@ const ZH: Words = Words {
     time: "时间",
     subtotal: "小计",
     line_discounts: "单品折扣",
+    promotions: "促销优惠",
     order_discount: "整单折扣",
     rounding: "抹零",
     total: "合计",
@@ -64,6 +66,7 @@ const EN: Words = Words {
     time: "Time",
     subtotal: "Subtotal",
     line_discounts: "Item discounts",
+    promotions: "Promotions",
     order_discount: "Order discount",
     rounding: "Rounding",
     total: "TOTAL",
@@ -154,13 +157,25 @@ pub fn receipt_doc(r: &Receipt, settings: &StoreSettings, lang: Lang) -> Receipt
                     amount: None,
                 });
             }
+            let manual = l.amounts.line_discount - l.promo_discount;
             if let Some(d) = &l.line.discount
-                && !l.amounts.line_discount.is_zero()
+                && !manual.is_zero()
             {
                 notes.push(ItemNote {
                     text: d.reason.clone(),
-                    amount: Some(-l.amounts.line_discount),
+                    amount: Some(-manual),
                 });
+            }
+            for p in &sale.promotions {
+                for share in p.lines.iter().filter(|x| x.line_id == l.line.line_id) {
+                    notes.push(ItemNote {
+                        text: match lang {
+                            Lang::En if !p.rule_name_en.is_empty() => p.rule_name_en.clone(),
+                            _ => p.rule_name.clone(),
+                        },
+                        amount: Some(-share.amount),
+                    });
+                }
             }
             ItemRow {
                 name: match lang {
@@ -182,10 +197,18 @@ pub fn receipt_doc(r: &Receipt, settings: &StoreSettings, lang: Lang) -> Receipt
         amount: t.subtotal,
         emphasis: false,
     }];
-    if !t.line_discounts.is_zero() {
+    let promo: Decimal = sale.lines.iter().map(|l| l.promo_discount).sum();
+    if !promo.is_zero() {
+        totals.push(TotalRow {
+            label: w.promotions.into(),
+            amount: -promo,
+            emphasis: false,
+        });
+    }
+    if t.line_discounts != promo {
         totals.push(TotalRow {
             label: w.line_discounts.into(),
-            amount: -t.line_discounts,
+            amount: promo - t.line_discounts,
             emphasis: false,
         });
     }

@@ -10,12 +10,14 @@ use std::str::FromStr;
 use tillstone_core::auth::Role;
 use tillstone_core::catalog::TaxClass;
 use tillstone_core::member::Member;
+use tillstone_core::promo::Rule;
 use tillstone_core::settings::StoreSettings;
 use tillstone_store::Store;
 use tillstone_store::catalog::{ImportMode, ImportOptions, ImportReport};
 use tillstone_store::meta::UserRow;
 
 const DEMO_MEMBERS_JSON: &str = include_str!("../../fixtures/demo/members.json");
+const DEMO_PROMOTIONS_JSON: &str = include_str!("../../fixtures/demo/promotions.json");
 
 #[derive(Debug, Clone)]
 pub struct InitOptions {
@@ -107,6 +109,9 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummary> {
         for m in &members {
             store.upsert_member(m)?;
         }
+        let promotions: Vec<Rule> = serde_json::from_str(DEMO_PROMOTIONS_JSON)
+            .context("the embedded demo promotions are not valid")?;
+        store.set_promotions(&promotions)?;
         let products = dir.join("demo-products.csv");
         std::fs::write(&products, tillstone_fixtures::DEMO_PRODUCTS_CSV)?;
         let report = store.import_catalog(
