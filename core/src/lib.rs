@@ -7,6 +7,7 @@ pub mod alloc;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
+pub mod coupon;
 pub mod member;
 pub mod money;
 pub mod pricing;
