@@ -5,9 +5,10 @@
 
 use crate::auth::{Action, Actor, AuthError, Override, authorize};
 use crate::catalog::{Product, Unit};
-use crate::money::within_limit;
+use crate::coupon::CouponDiscount;
+use crate::money::{from_minor, to_minor, within_limit};
 use crate::pricing::{self, Discount, DiscountValue, LineAmounts, LineInput, discount_percent};
-use crate::promo::{PromoApplication, PromoResult, line_inputs_with_promotions};
+use crate::promo::{PromoApplication, PromoResult};
 use crate::settings::StoreSettings;
 use crate::tender::{PaymentState, Tender, TenderKind, payment_state};
 use rust_decimal::Decimal;
@@ -76,6 +77,15 @@ pub struct Cart {
     /// change; any change here clears them so stale promotions are never priced).
     #[serde(default)]
     pub promotions: Option<PromoResult>,
+    /// Coupon codes the cashier entered or scanned (kept across changes).
+    #[serde(default)]
+    pub coupon_codes: Vec<String>,
+    /// The coupons accepted for the cart as it is now (re-checked after every change).
+    #[serde(default)]
+    pub coupons: Vec<CouponDiscount>,
+    /// Entered coupons that do not apply to the cart as it is now, and why.
+    #[serde(default)]
+    pub coupon_problems: Vec<CouponProblem>,
     #[serde(default)]
     pub next_line_id: u32,
     #[serde(default)]
@@ -125,13 +135,58 @@ pub enum CartError {
     Auth(#[from] AuthError),
 }
 
+/// An entered coupon that does not apply to the cart as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CouponProblem {
+    pub code: String,
+    /// The stable reason code (e.g. `expired`, `threshold_not_met`).
+    pub reason: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// Pricing inputs for the active lines (in cart order), each line's `extra` discount
+/// (promotions, coupons) added to its manual discount as an amount, never beyond its gross.
+pub fn line_inputs_with_extra(
+    cart: &Cart,
+    extra: &dyn Fn(u32) -> Decimal,
+    settings: &StoreSettings,
+) -> Vec<LineInput> {
+    let mu = settings.minor_units();
+    cart.active_lines()
+        .map(|l| {
+            let unit_price = l.unit_price();
+            let extra = to_minor(extra(l.line_id), mu, settings.rounding).max(0);
+            let discount = if extra == 0 {
+                l.discount.as_ref().map(|d| d.value.clone())
+            } else {
+                let gross = to_minor(unit_price * l.qty, mu, settings.rounding).max(0);
+                let manual = l
+                    .discount
+                    .as_ref()
+                    .map_or(0, |d| pricing::discount_minor(&d.value, gross, settings));
+                Some(DiscountValue::Amount(from_minor(
+                    (manual + extra).min(gross),
+                    mu,
+                )))
+            };
+            LineInput {
+                qty: l.qty,
+                unit_price,
+                tax_rate: l.tax_rate,
+                discount,
+            }
+        })
+        .collect()
+}
+
 /// A cart line with its computed amounts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricedLine {
     pub line: CartLine,
     pub unit_price: Decimal,
     pub amounts: LineAmounts,
-    /// The part of `amounts.line_discount` that came from promotions.
+    /// The part of `amounts.line_discount` that came from promotions and coupons.
     #[serde(default)]
     pub promo_discount: Decimal,
 }
@@ -163,6 +218,9 @@ impl Cart {
             member_id: None,
             overrides: Vec::new(),
             promotions: None,
+            coupon_codes: Vec::new(),
+            coupons: Vec::new(),
+            coupon_problems: Vec::new(),
             next_line_id: 1,
             next_tender_id: 1,
         }
@@ -176,10 +234,45 @@ impl Cart {
         self.active_lines().next().is_none()
     }
 
-    /// Every change to lines or discounts drops the promotions evaluated before it.
+    /// Every change to lines or discounts drops the promotions and coupon discounts evaluated
+    /// before it (the coupon codes stay, to be checked again).
     fn changing(&mut self) -> Result<(), CartError> {
         self.unpaid()?;
         self.promotions = None;
+        self.coupons.clear();
+        self.coupon_problems.clear();
+        Ok(())
+    }
+
+    /// Promotion and coupon discount of a line (what pricing adds to its manual discount).
+    pub fn extra_discount(&self, line_id: u32) -> Decimal {
+        let promo = self
+            .promotions
+            .as_ref()
+            .map_or(Decimal::ZERO, |p| p.discount_for(line_id));
+        let coupons: Decimal = self
+            .coupons
+            .iter()
+            .flat_map(|c| &c.lines)
+            .filter(|l| l.line_id == line_id)
+            .map(|l| l.amount)
+            .sum();
+        promo + coupons
+    }
+
+    /// Enter a coupon code (checked by the terminal against the cart).
+    pub fn add_coupon_code(&mut self, code: String) -> Result<(), CartError> {
+        self.changing()?;
+        if !self.coupon_codes.contains(&code) {
+            self.coupon_codes.push(code);
+        }
+        Ok(())
+    }
+
+    /// Take a coupon code off the cart.
+    pub fn remove_coupon_code(&mut self, code: &str) -> Result<(), CartError> {
+        self.changing()?;
+        self.coupon_codes.retain(|c| c != code);
         Ok(())
     }
 
@@ -465,18 +558,7 @@ impl Cart {
 
     pub fn price(&self, settings: &StoreSettings) -> PricedCart {
         let active: Vec<&CartLine> = self.active_lines().collect();
-        let inputs: Vec<LineInput> = match &self.promotions {
-            Some(result) => line_inputs_with_promotions(self, result, settings),
-            None => active
-                .iter()
-                .map(|l| LineInput {
-                    qty: l.qty,
-                    unit_price: l.unit_price(),
-                    tax_rate: l.tax_rate,
-                    discount: l.discount.as_ref().map(|d| d.value.clone()),
-                })
-                .collect(),
-        };
+        let inputs = line_inputs_with_extra(self, &|id| self.extra_discount(id), settings);
         let result = pricing::price(
             &inputs,
             self.order_discount.as_ref().map(|d| &d.value),
@@ -500,9 +582,10 @@ impl Cart {
                 } else {
                     amounts.next().unwrap_or_else(|| zero.clone())
                 };
-                let promo_discount = match (&self.promotions, l.voided) {
-                    (Some(p), false) => p.discount_for(l.line_id).min(amounts.line_discount),
-                    _ => Decimal::ZERO,
+                let promo_discount = if l.voided {
+                    Decimal::ZERO
+                } else {
+                    self.extra_discount(l.line_id).min(amounts.line_discount)
                 };
                 PricedLine {
                     line: l.clone(),

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod coupon;
 pub mod member;
 pub mod money;
+pub mod points;
 pub mod pricing;
 pub mod promo;
 pub mod report;

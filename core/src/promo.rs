@@ -114,7 +114,7 @@ use crate::alloc::allocate;
 use crate::cart::Cart;
 use crate::catalog::Unit;
 use crate::money::{RoundingMode, from_minor, to_minor};
-use crate::pricing::{DiscountValue, LineInput, discount_minor};
+use crate::pricing::{LineInput, discount_minor};
 use crate::settings::StoreSettings;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use rust_decimal::Decimal;
@@ -631,29 +631,7 @@ pub fn line_inputs_with_promotions(
     result: &PromoResult,
     settings: &StoreSettings,
 ) -> Vec<LineInput> {
-    let mu = settings.minor_units();
-    cart.active_lines()
-        .map(|l| {
-            let unit_price = l.unit_price();
-            let gross = to_minor(unit_price * l.qty, mu, settings.rounding).max(0);
-            let manual = l
-                .discount
-                .as_ref()
-                .map_or(0, |d| discount_minor(&d.value, gross, settings));
-            let promo = to_minor(result.discount_for(l.line_id), mu, settings.rounding).max(0);
-            let total = (manual + promo).min(gross);
-            LineInput {
-                qty: l.qty,
-                unit_price,
-                tax_rate: l.tax_rate,
-                discount: if promo == 0 {
-                    l.discount.as_ref().map(|d| d.value.clone())
-                } else {
-                    Some(DiscountValue::Amount(from_minor(total, mu)))
-                },
-            }
-        })
-        .collect()
+    crate::cart::line_inputs_with_extra(cart, &|id| result.discount_for(id), settings)
 }
 
 // ---------------------------------------------------------------------------------------------

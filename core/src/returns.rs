@@ -257,6 +257,8 @@ pub fn build_return(
             receipt_no: original.ctx.receipt_no.clone(),
         }),
         promotions: Vec::new(),
+        coupons: Vec::new(),
+        member_points: 0,
     })
 }
 
@@ -304,6 +306,8 @@ pub fn build_unreceipted_return(
         overrides: cart.overrides.clone(),
         original: None,
         promotions: Vec::new(),
+        coupons: Vec::new(),
+        member_points: 0,
     })
 }
 

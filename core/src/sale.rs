@@ -2,6 +2,7 @@
 
 use crate::auth::Override;
 use crate::cart::{Cart, CartError, PricedLine};
+use crate::coupon::CouponDiscount;
 use crate::pricing::{Discount, TaxSummaryLine, Totals};
 use crate::promo::PromoApplication;
 use crate::settings::StoreSettings;
@@ -81,6 +82,12 @@ pub struct Sale {
     /// Promotions that applied, with their per-line amounts (for the receipt).
     #[serde(default)]
     pub promotions: Vec<PromoApplication>,
+    /// Coupons redeemed, with their per-line amounts.
+    #[serde(default)]
+    pub coupons: Vec<CouponDiscount>,
+    /// Member points this document earned (a sale) or took back (a return, negative).
+    #[serde(default)]
+    pub member_points: i64,
 }
 
 impl Sale {
@@ -141,6 +148,8 @@ pub fn complete_sale(
             .as_ref()
             .map(|p| p.applications.clone())
             .unwrap_or_default(),
+        coupons: cart.coupons.clone(),
+        member_points: 0,
     })
 }
 

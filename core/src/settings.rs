@@ -67,6 +67,11 @@ pub struct StoreSettings {
     /// replaced by the receipt number. None: no QR.
     #[serde(default)]
     pub receipt_qr: Option<String>,
+    /// The store's position (WGS-84 degrees), for location-based coupons.
+    #[serde(default)]
+    pub latitude: Option<Decimal>,
+    #[serde(default)]
+    pub longitude: Option<Decimal>,
 }
 
 fn default_offset() -> i32 {
@@ -95,6 +100,8 @@ impl StoreSettings {
             large_discount_percent: default_large_discount(),
             language: Language::Zh,
             receipt_qr: None,
+            latitude: None,
+            longitude: None,
         }
     }
 

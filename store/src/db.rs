@@ -40,6 +40,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("V1__catalog", include_str!("../migrations/V1__catalog.sql")),
     ("V2__sales", include_str!("../migrations/V2__sales.sql")),
+    ("V3__members", include_str!("../migrations/V3__members.sql")),
+    ("V4__coupons", include_str!("../migrations/V4__coupons.sql")),
 ];
 
 pub struct Store {

@@ -24,6 +24,8 @@ pub enum EventKind {
     PaidOut,
     ShiftOpen,
     ZReport,
+    MemberSignUp,
+    MemberPoints,
 }
 
 impl EventKind {
@@ -37,6 +39,8 @@ impl EventKind {
             EventKind::PaidOut => "paid_out",
             EventKind::ShiftOpen => "shift_open",
             EventKind::ZReport => "z_report",
+            EventKind::MemberSignUp => "member_sign_up",
+            EventKind::MemberPoints => "member_points",
         }
     }
 }

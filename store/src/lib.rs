@@ -9,6 +9,7 @@
 //! * Catalog lookups go to indexes; the catalog is never loaded into memory.
 
 pub mod catalog;
+pub mod coupons;
 mod db;
 pub mod journal;
 pub mod members;

@@ -6,7 +6,6 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use tillstone_core::auth::Role;
 use tillstone_core::cart::Cart;
-use tillstone_core::member::Member;
 use tillstone_core::promo::Rule;
 use tillstone_core::settings::StoreSettings;
 
@@ -71,27 +70,6 @@ impl Store {
 
     pub fn set_settings(&self, settings: &StoreSettings) -> Result<()> {
         self.set_meta("settings", &serde_json::to_string(settings)?)
-    }
-
-    /// A member by id (tier for member prices and promotions).
-    pub fn member_by_id(&self, member_id: &str) -> Result<Option<Member>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT member_id, name, phone, card_no, tier, points FROM members WHERE member_id = ?1",
-                [member_id],
-                |r| {
-                    Ok(Member {
-                        member_id: r.get(0)?,
-                        name: r.get(1)?,
-                        phone: r.get(2)?,
-                        card_no: r.get(3)?,
-                        tier: r.get(4)?,
-                        points: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
     }
 
     /// The promotion rules in force (HQ sends them down; until sync exists they are imported).

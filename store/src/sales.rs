@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use tillstone_core::money::{from_minor, to_minor};
+use tillstone_core::points::{PointEvent, PointKind};
 use tillstone_core::report::{Aggregates, Bucket, TaxRow, TenderRow, local_hour, normalize};
 use tillstone_core::sale::{Sale, SaleKind};
 use tillstone_core::settings::StoreSettings;
@@ -27,7 +28,9 @@ pub struct VoidRecord {
 
 impl Store {
     /// Commit a completed sale or return in one durable transaction: the document and its rows,
-    /// the journal entry, the outbox record; the cart it came from (if any) is removed.
+    /// its coupon redemptions, the journal entry, the outbox record; the cart it came from (if
+    /// any) is removed. A return that completes its sale gives back the sale's coupons
+    /// (`restores_coupons_of`) where their campaigns allow it.
     pub fn commit_sale(
         &mut self,
         sale: &Sale,
@@ -35,6 +38,7 @@ impl Store {
         event_id: &str,
         cart_id: Option<&str>,
         request_id: Option<&str>,
+        restores_coupons_of: Option<&Sale>,
     ) -> Result<i64> {
         let mu = settings.minor_units();
         let m = |d: Decimal| to_minor(d, mu, settings.rounding);
@@ -110,6 +114,29 @@ impl Store {
                 ])?;
             }
         }
+        crate::coupons::record_redemptions(&tx, sale, settings, &at)?;
+        let points = match (&sale.member_id, sale.member_points) {
+            (Some(member_id), p) if p != 0 => Some(PointEvent {
+                event_id: format!("{}-points", sale.ctx.sale_id),
+                member_id: member_id.clone(),
+                terminal_id: sale.ctx.terminal_id.clone(),
+                kind: if p > 0 {
+                    PointKind::Earn
+                } else {
+                    PointKind::Adjust
+                },
+                points: p,
+                at: sale.ctx.completed_at,
+                ref_id: Some(sale.ctx.sale_id.clone()),
+            }),
+            _ => None,
+        };
+        if let Some(e) = &points {
+            crate::members::insert_point_event(&tx, e)?;
+        }
+        if let Some(original) = restores_coupons_of {
+            crate::coupons::restore_coupons(&tx, original, &sale.ctx.sale_id)?;
+        }
         let kind = match sale.kind {
             SaleKind::Sale => EventKind::Sale,
             SaleKind::Return => EventKind::Return,
@@ -120,6 +147,14 @@ impl Store {
             at: &at,
         };
         let seq = append(&tx, &meta, kind, &sale.ctx.sale_id, sale)?;
+        if let Some(e) = &points {
+            let meta = EventMeta {
+                event_id: &e.event_id,
+                terminal_id: &sale.ctx.terminal_id,
+                at: &at,
+            };
+            append(&tx, &meta, EventKind::MemberPoints, &e.member_id, e)?;
+        }
         if let Some(cart_id) = cart_id {
             tx.execute("DELETE FROM carts WHERE cart_id = ?1", [cart_id])?;
         }
@@ -227,6 +262,12 @@ impl Store {
             at: &void.at,
         };
         let seq = append(&tx, &meta, EventKind::PostVoid, &void.sale_id, void)?;
+        let doc: String = tx.query_row(
+            "SELECT doc FROM sales WHERE sale_id = ?1",
+            [&void.sale_id],
+            |r| r.get(0),
+        )?;
+        crate::coupons::restore_coupons(&tx, &serde_json::from_str(&doc)?, &void.sale_id)?;
         tx.commit()?;
         Ok(seq)
     }

@@ -142,6 +142,7 @@ impl Fixture {
             &format!("ev-{}", self.n),
             Some(&cart.cart_id),
             None,
+            None,
         );
         (sale, committed)
     }
@@ -182,7 +183,7 @@ fn sql_aggregates_match_the_reference_aggregation() {
         )
         .expect("return");
         f.store
-            .commit_sale(&ret, &f.st, &format!("ev-r{i}"), None, None)
+            .commit_sale(&ret, &f.st, &format!("ev-r{i}"), None, None, None)
             .expect("commit return");
         docs.push(ret);
     }

@@ -334,6 +334,9 @@ pub fn router(terminal: Arc<Terminal>) -> Router {
             "/carts/{id}/member",
             post(attach_member).delete(detach_member),
         )
+        .route("/carts/{id}/coupons", post(add_coupon))
+        .route("/carts/{id}/coupons/{code}", delete(remove_coupon))
+        .route("/coupons/campaigns", get(list_campaigns).put(put_campaigns))
         .route("/promotions", get(list_promotions).put(put_promotions))
         .route("/carts/{id}/resume", post(resume))
         .route("/sales", get(recent_sales))
@@ -350,7 +353,8 @@ pub fn router(terminal: Arc<Terminal>) -> Router {
         .route("/returns/unreceipted", post(return_unreceipted))
         .route("/products", get(search_products))
         .route("/products/{sku}", get(product))
-        .route("/members", get(search_members))
+        .route("/members", get(search_members).post(sign_up))
+        .route("/members/{id}", get(member))
         .route("/journal/verify", get(verify_journal))
         .fallback(not_found);
     Router::new()
@@ -706,6 +710,50 @@ async fn receipt(
 }
 
 #[derive(Deserialize)]
+struct CouponReq {
+    code: String,
+}
+
+async fn add_coupon(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P(id): P<String>,
+    Body(b): Body<CouponReq>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.add_coupon(&s, &id, &b.code)).await
+}
+
+async fn remove_coupon(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P((id, code)): P<(String, String)>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.remove_coupon(&s, &id, &code)).await
+}
+
+async fn list_campaigns(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.campaigns(&s)).await
+}
+
+#[derive(Deserialize)]
+struct CouponConfig {
+    keys: tillstone_core::coupon::KeyRing,
+    campaigns: Vec<tillstone_core::coupon::Campaign>,
+}
+
+async fn put_campaigns(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    Body(b): Body<CouponConfig>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| {
+        t.set_coupon_config(&s, b.keys, b.campaigns)
+            .map(|n| json!({"campaigns": n}))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
 struct MemberReq {
     member_id: String,
 }
@@ -864,6 +912,31 @@ async fn search_products(
     Q(q): Q<SearchQ>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.search_products(&q.q, q.limit)).await
+}
+
+#[derive(Deserialize)]
+struct SignUpReq {
+    phone: String,
+    #[serde(default)]
+    name: String,
+    /// The customer agreed to the membership terms and privacy notice.
+    consent: bool,
+}
+
+async fn sign_up(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    Body(b): Body<SignUpReq>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.sign_up(&s, &b.phone, &b.name, b.consent)).await
+}
+
+async fn member(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P(id): P<String>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.member(&s, &id)).await
 }
 
 async fn search_members(

@@ -9,16 +9,20 @@ use crate::pin;
 use crate::receipt_doc::receipt_doc;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tillstone_core::auth::{Action, Actor, authorize};
+use tillstone_core::cart::CouponProblem;
 use tillstone_core::cart::{Cart, PricedCart};
 use tillstone_core::catalog::{Product, Unit};
-use tillstone_core::member::MemberView;
+use tillstone_core::coupon::{self, Campaign, CheckContext, CouponLine, GeoPoint, KeyRing};
+use tillstone_core::member::{MemberView, mask_phone};
 use tillstone_core::money::within_limit;
+use tillstone_core::points::{EarnRules, clawback, earn};
 use tillstone_core::pricing::Discount;
 use tillstone_core::promo::{PromoContext, PromoLine, PromoMember, Rule, evaluate};
 use tillstone_core::report::{ReportHeader, ReportKind, ShiftReport, build_report};
@@ -34,6 +38,7 @@ use tillstone_devices::scan::{ScanResult, parse_str};
 use tillstone_devices::scanner::ScannerEvent;
 use tillstone_store::Store;
 use tillstone_store::journal::VerifyReport;
+use tillstone_store::members::{MemberSignUp, SignUpOutcome};
 use tillstone_store::meta::{CartStatus, StoredCart, UserRow};
 use tillstone_store::sales::VoidRecord;
 use tillstone_store::shifts::{CashMovement, MovementKind, NewShift, ShiftRow};
@@ -83,6 +88,8 @@ pub struct CartView {
     pub order_discount: Option<Discount>,
     pub member_id: Option<String>,
     pub override_count: usize,
+    pub coupons: Vec<tillstone_core::coupon::CouponDiscount>,
+    pub coupon_problems: Vec<CouponProblem>,
     #[serde(flatten)]
     pub priced: PricedCart,
     /// Quick-cash amounts for the cash still due.
@@ -131,6 +138,9 @@ pub struct Receipt {
     pub cashier_name: String,
     /// Payload of the receipt-number barcode (Code 128), scanned for returns.
     pub barcode: String,
+    /// The sale's member with the points balance after it (phone masked).
+    #[serde(default)]
+    pub member: Option<MemberView>,
     pub sale: Sale,
 }
 
@@ -164,6 +174,8 @@ pub struct Terminal {
     devices: Devices,
     /// Promotion rules in force, loaded at start and on import.
     promotions: Mutex<Vec<Rule>>,
+    /// HQ's coupon keys and campaigns, loaded at start and on import.
+    coupons: Mutex<(KeyRing, Vec<Campaign>)>,
 }
 
 fn now() -> DateTime<Utc> {
@@ -200,6 +212,7 @@ impl Terminal {
         })?;
         let terminal_code = store.meta("terminal_code")?.unwrap_or_else(|| "T01".into());
         let promotions = store.promotions()?;
+        let coupons = (store.coupon_keys()?, store.campaigns()?);
         Ok(Terminal {
             store: Mutex::new(store),
             settings,
@@ -210,6 +223,7 @@ impl Terminal {
             pin_gate: Mutex::new(()),
             devices: Devices::load(dir),
             promotions: Mutex::new(promotions),
+            coupons: Mutex::new(coupons),
         })
     }
 
@@ -566,6 +580,8 @@ impl Terminal {
             order_discount: stored.cart.order_discount.clone(),
             member_id: stored.cart.member_id.clone(),
             override_count: stored.cart.overrides.len(),
+            coupons: stored.cart.coupons.clone(),
+            coupon_problems: stored.cart.coupon_problems.clone(),
             quick_cash: quick_cash(due, self.settings.minor_units()),
             priced,
         }
@@ -621,12 +637,22 @@ impl Terminal {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if rules.is_empty() || cart.is_empty() {
-            cart.promotions = None;
-            return Ok(());
+        cart.promotions = None;
+        if !rules.is_empty() && !cart.is_empty() {
+            self.apply_promotion_rules(cart, store, &rules)?;
         }
+        self.check_coupons(cart, store);
+        Ok(())
+    }
+
+    fn apply_promotion_rules(
+        &self,
+        cart: &mut Cart,
+        store: &Store,
+        rules: &[Rule],
+    ) -> AppResult<()> {
         let member = match &cart.member_id {
-            Some(id) => store.member_by_id(id)?.map(|m| PromoMember {
+            Some(id) => store.find_member(id)?.map(|m| PromoMember {
                 member_id: m.member_id,
                 tier: m.tier,
             }),
@@ -635,13 +661,219 @@ impl Terminal {
         let local = now().naive_utc()
             + chrono::Duration::minutes(i64::from(self.settings.utc_offset_minutes));
         let ctx = PromoContext::new(&self.settings, local, member);
-        let result = evaluate(&PromoLine::from_cart(cart, &self.settings), &ctx, &rules);
-        if result.applications.is_empty() {
-            cart.promotions = None;
-        } else {
+        let result = evaluate(&PromoLine::from_cart(cart, &self.settings), &ctx, rules);
+        if !result.applications.is_empty() {
             cart.apply_promotions(result);
         }
         Ok(())
+    }
+
+    /// Check every entered coupon against the cart as it is now (after promotions), one after
+    /// the other so each sees what the previous ones left. Offline: this terminal's ledger and
+    /// the campaign's offline allowance decide (there is no HQ to ask yet).
+    fn check_coupons(&self, cart: &mut Cart, store: &Store) {
+        cart.coupons.clear();
+        cart.coupon_problems.clear();
+        if cart.coupon_codes.is_empty() {
+            return;
+        }
+        let (keys, campaigns) = self
+            .coupons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let location = match (self.settings.latitude, self.settings.longitude) {
+            (Some(lat), Some(lon)) => lat
+                .to_f64()
+                .zip(lon.to_f64())
+                .map(|(lat, lon)| GeoPoint { lat, lon }),
+            _ => None,
+        };
+        for code in cart.coupon_codes.clone() {
+            let priced = cart.price(&self.settings);
+            let lines: Vec<CouponLine> = priced
+                .lines
+                .iter()
+                .filter(|l| !l.line.voided)
+                .map(|l| CouponLine {
+                    line_id: l.line.line_id,
+                    sku: l.line.sku.clone(),
+                    category: l.line.category.clone(),
+                    qty: l.line.qty,
+                    amount: l.amounts.gross - l.amounts.line_discount,
+                })
+                .collect();
+            let ctx = CheckContext {
+                now: now(),
+                utc_offset_minutes: self.settings.utc_offset_minutes,
+                store_code: &self.settings.store_code,
+                store_location: location,
+                member_id: cart.member_id.as_deref(),
+                lines: &lines,
+                ledger: store,
+                online: false,
+                minor_units: self.settings.minor_units(),
+                rounding: self.settings.rounding,
+            };
+            match coupon::check(&code, &keys, &campaigns, &ctx) {
+                Ok(d)
+                    if cart
+                        .coupons
+                        .iter()
+                        .any(|c| c.campaign_id == d.campaign_id && c.serial == d.serial) => {}
+                Ok(d) => cart.coupons.push(d),
+                Err(r) => cart.coupon_problems.push(CouponProblem {
+                    code,
+                    reason: r.code().to_string(),
+                    message_zh: r.message_zh(),
+                    message_en: r.message_en(),
+                }),
+            }
+        }
+    }
+
+    /// Enter or scan a coupon code. A coupon that does not apply is refused with its reason
+    /// (forged, expired, wrong store, already used, threshold not met …) and not kept.
+    pub fn add_coupon(&self, s: &Session, cart_id: &str, code: &str) -> AppResult<CartView> {
+        let canonical = coupon::decode(code).map(|c| c.encode()).map_err(|e| {
+            AppError::bad_request(
+                "coupon_malformed",
+                format!("this is not a coupon code: {e}"),
+            )
+        })?;
+        let (_, view) = self.with_cart(s, cart_id, |cart, _| {
+            Ok(cart.add_coupon_code(canonical.clone())?)
+        })?;
+        if let Some(p) = view.coupon_problems.iter().find(|p| p.code == canonical) {
+            let problem = p.clone();
+            self.with_cart(s, cart_id, |cart, _| {
+                Ok(cart.remove_coupon_code(&canonical)?)
+            })?;
+            return Err(AppError::conflict(
+                &format!("coupon_{}", problem.reason),
+                format!("{} / {}", problem.message_en, problem.message_zh),
+            ));
+        }
+        Ok(view)
+    }
+
+    pub fn remove_coupon(&self, s: &Session, cart_id: &str, code: &str) -> AppResult<CartView> {
+        let canonical = coupon::decode(code)
+            .map(|c| c.encode())
+            .unwrap_or_else(|_| code.to_string());
+        Ok(self
+            .with_cart(s, cart_id, |cart, _| {
+                Ok(cart.remove_coupon_code(&canonical)?)
+            })?
+            .1)
+    }
+
+    /// Replace HQ's coupon keys and campaigns (manager; HQ's job once sync exists).
+    pub fn set_coupon_config(
+        &self,
+        s: &Session,
+        keys: KeyRing,
+        campaigns: Vec<Campaign>,
+    ) -> AppResult<usize> {
+        if s.user.role != tillstone_core::auth::Role::Manager {
+            return Err(AppError::forbidden(
+                "not_permitted",
+                "only a manager changes coupon campaigns",
+            ));
+        }
+        {
+            let store = self.store();
+            store.set_campaigns(&campaigns)?;
+            store.set_coupon_keys(&keys)?;
+        }
+        let n = campaigns.len();
+        *self.coupons.lock().unwrap_or_else(|p| p.into_inner()) = (keys, campaigns);
+        Ok(n)
+    }
+
+    pub fn campaigns(&self, s: &Session) -> AppResult<Vec<Campaign>> {
+        self.require(s, Action::Sell)?;
+        Ok(self
+            .coupons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone())
+    }
+
+    /// Points a sale earns its member (none without a member).
+    fn points_earned(&self, store: &Store, sale: &Sale) -> AppResult<i64> {
+        let Some(member_id) = &sale.member_id else {
+            return Ok(0);
+        };
+        let tier = store
+            .find_member(member_id)?
+            .map(|m| m.tier)
+            .unwrap_or_default();
+        Ok(earn(
+            &EarnRules::default(),
+            &tier,
+            sale.lines
+                .iter()
+                .map(|l| (l.line.category.as_str(), l.amounts.total)),
+        ))
+    }
+
+    /// A member with their points balance (phone masked).
+    pub fn member(&self, s: &Session, member_id: &str) -> AppResult<MemberView> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        let mut m = store.find_member(member_id)?.ok_or_else(|| {
+            AppError::not_found("member_not_found", format!("no member {member_id}"))
+        })?;
+        m.points = store.point_balance(member_id)?;
+        Ok(MemberView::from(&m))
+    }
+
+    /// Sign a customer up at the till (works offline; synced as an event).
+    pub fn sign_up(
+        &self,
+        s: &Session,
+        phone: &str,
+        name: &str,
+        consent: bool,
+    ) -> AppResult<MemberView> {
+        self.require(s, Action::Sell)?;
+        if !consent {
+            return Err(AppError::bad_request(
+                "consent_required",
+                "the customer must agree to the membership terms and privacy notice first",
+            ));
+        }
+        let at = now();
+        let signup = MemberSignUp {
+            member_id: format!("M{}", Uuid::now_v7().simple()),
+            event_id: new_id(),
+            terminal_id: self.terminal_id.clone(),
+            user_id: s.user.user_id.clone(),
+            phone: phone.trim().to_string(),
+            name: name.trim().to_string(),
+            card_no: None,
+            tier: "standard".into(),
+            consent,
+            consent_at: at,
+            signed_up_at: at,
+        };
+        let outcome = self.store().sign_up_member(&signup)?;
+        let m = match outcome {
+            SignUpOutcome::Created(m) => m,
+            SignUpOutcome::AlreadyMember(m) => {
+                return Err(AppError::conflict(
+                    "already_member",
+                    format!(
+                        "{} is already a member ({})",
+                        mask_phone(&m.phone),
+                        m.member_id
+                    ),
+                ));
+            }
+        };
+        Ok(MemberView::from(&m))
     }
 
     /// Attach a member to the cart (or detach with `None`): member prices follow.
@@ -654,7 +886,7 @@ impl Terminal {
         let member = match member_id {
             Some(id) => Some(
                 self.store()
-                    .member_by_id(id)?
+                    .find_member(id)?
                     .ok_or_else(|| {
                         AppError::not_found(
                             "member_not_found",
@@ -958,6 +1190,16 @@ impl Terminal {
         let cashier_name = store
             .user(&sale.ctx.cashier_id)?
             .map_or_else(|| sale.ctx.cashier_id.clone(), |u| u.name);
+        let member = match &sale.member_id {
+            Some(id) => store
+                .find_member(id)?
+                .map(|mut m| -> AppResult<MemberView> {
+                    m.points = store.point_balance(id)?;
+                    Ok(MemberView::from(&m))
+                }),
+            None => None,
+        }
+        .transpose()?;
         Ok(Receipt {
             header: ReceiptHeader {
                 store_name: self.settings.store_name.clone(),
@@ -967,6 +1209,7 @@ impl Terminal {
             },
             cashier_name,
             barcode: receipt_barcode(&sale.ctx.receipt_no),
+            member,
             sale,
         })
     }
@@ -1001,8 +1244,9 @@ impl Terminal {
             ));
         }
         let ctx = self.doc_context(&store, s, &shift)?;
-        let sale = complete_sale(&stored.cart, &self.settings, ctx)?;
-        store.commit_sale(&sale, &self.settings, &new_id(), Some(cart_id), None)?;
+        let mut sale = complete_sale(&stored.cart, &self.settings, ctx)?;
+        sale.member_points = self.points_earned(&store, &sale)?;
+        store.commit_sale(&sale, &self.settings, &new_id(), Some(cart_id), None, None)?;
         tracing::info!(receipt = %sale.ctx.receipt_no, total = %sale.totals.total, "sale committed");
         let job_id = sale.ctx.sale_id.clone();
         let paid: Decimal = sale.tenders.iter().map(|t| t.amount).sum();
@@ -1227,8 +1471,25 @@ impl Terminal {
         }
         let prior = store.returns_of(&original.ctx.sale_id)?;
         let ctx = self.doc_context(&store, s, &shift)?;
-        let doc = build_return(&original, &prior, lines, &self.settings, ctx)?;
-        store.commit_sale(&doc, &self.settings, &new_id(), None, request_id)?;
+        let mut doc = build_return(&original, &prior, lines, &self.settings, ctx)?;
+        // Points earned on the sale go back in proportion to what is refunded.
+        let refunded_before: Decimal = prior.iter().map(Sale::settled).sum();
+        let paid = original.settled();
+        let earned = original.member_points;
+        doc.member_points = -(clawback(earned, paid, refunded_before + doc.settled())
+            - clawback(earned, paid, refunded_before));
+        // The return that brings the whole sale back gives its coupons back (if allowed).
+        let mut all = prior.clone();
+        all.push(doc.clone());
+        let completes = returnable(&original, &all).values().all(|q| q.is_zero());
+        store.commit_sale(
+            &doc,
+            &self.settings,
+            &new_id(),
+            None,
+            request_id,
+            completes.then_some(&original),
+        )?;
         tracing::info!(receipt = %doc.ctx.receipt_no, original = %receipt_no, total = %doc.totals.total, "return committed");
         let job_id = doc.ctx.sale_id.clone();
         let receipt = self.receipt(&store, doc)?;
@@ -1282,7 +1543,7 @@ impl Terminal {
         cart.overrides.extend(ov);
         let ctx = self.doc_context(&store, s, &shift)?;
         let doc = build_unreceipted_return(&cart, refund, &self.settings, ctx)?;
-        store.commit_sale(&doc, &self.settings, &new_id(), None, request_id)?;
+        store.commit_sale(&doc, &self.settings, &new_id(), None, request_id, None)?;
         let job_id = doc.ctx.sale_id.clone();
         let receipt = self.receipt(&store, doc)?;
         drop(store);

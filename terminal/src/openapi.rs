@@ -201,6 +201,34 @@ pub const ROUTES: &[(&str, &str, &str, bool, Option<&str>)] = &[
         true,
         None,
     ),
+    (
+        "post",
+        "/carts/{id}/coupons",
+        "Enter or scan a coupon code (checked offline; refused with its reason)",
+        true,
+        Some("Coupon"),
+    ),
+    (
+        "delete",
+        "/carts/{id}/coupons/{code}",
+        "Take a coupon off the cart",
+        true,
+        None,
+    ),
+    (
+        "get",
+        "/coupons/campaigns",
+        "Coupon campaigns in force",
+        true,
+        None,
+    ),
+    (
+        "put",
+        "/coupons/campaigns",
+        "Replace HQ's coupon keys and campaigns (manager; HQ once sync exists)",
+        true,
+        Some("CouponConfig"),
+    ),
     ("get", "/promotions", "Promotion rules in force", true, None),
     (
         "put",
@@ -310,6 +338,20 @@ pub const ROUTES: &[(&str, &str, &str, bool, Option<&str>)] = &[
         None,
     ),
     (
+        "post",
+        "/members",
+        "Sign a customer up (phone + consent; works offline, synced as an event)",
+        true,
+        Some("SignUp"),
+    ),
+    (
+        "get",
+        "/members/{id}",
+        "A member with the points balance (phone masked)",
+        true,
+        None,
+    ),
+    (
         "get",
         "/journal/verify",
         "Verify the hash-chained journal",
@@ -356,6 +398,12 @@ fn schemas() -> Value {
                 "amount": {"$ref": "#/components/schemas/Money", "description": "omit to pay what is due"},
                 "reference": {"type": "string", "description": "required for alipay and wechat_pay"}}},
         "Park": {"type": "object", "properties": {"label": {"type": "string"}}},
+        "Coupon": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string", "description": "a TC1. coupon code"}}},
+        "CouponConfig": {"type": "object", "required": ["keys", "campaigns"], "properties": {
+            "keys": {"type": "array", "items": {"type": "object", "properties": {"key_id": {"type": "integer"}, "public_key": {"type": "string"}}}},
+            "campaigns": {"type": "array", "items": {"type": "object"}}}},
+        "SignUp": {"type": "object", "required": ["phone", "consent"], "properties": {
+            "phone": {"type": "string"}, "name": {"type": "string"}, "consent": {"type": "boolean"}}},
         "Member": {"type": "object", "required": ["member_id"], "properties": {"member_id": {"type": "string"}}},
         "Promotions": {"type": "array", "items": {"type": "object", "required": ["id", "name", "benefit"],
             "description": "promotion rules, see core/src/promo.rs for the JSON"}},

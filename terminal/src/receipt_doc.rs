@@ -31,6 +31,8 @@ struct Words {
     change: &'static str,
     price_changed: &'static str,
     member: &'static str,
+    points_now: &'static str,
+    points_balance: &'static str,
     footer: [&'static str; 2],
     qr_caption: &'static str,
 }
@@ -44,7 +46,7 @@ const ZH: Words = Words {
     time: "时间",
     subtotal: "小计",
     line_discounts: "单品折扣",
-    promotions: "促销优惠",
+    promotions: "促销及优惠券",
     order_discount: "整单折扣",
     rounding: "抹零",
     total: "合计",
@@ -53,6 +55,8 @@ const ZH: Words = Words {
     change: "找零",
     price_changed: "改价",
     member: "会员",
+    points_now: "本次积分",
+    points_balance: "积分余额",
     footer: ["凭小票 7 日内可退换", "谢谢惠顾，欢迎再次光临"],
     qr_caption: "扫码查看电子小票",
 };
@@ -66,7 +70,7 @@ const EN: Words = Words {
     time: "Time",
     subtotal: "Subtotal",
     line_discounts: "Item discounts",
-    promotions: "Promotions",
+    promotions: "Promotions & coupons",
     order_discount: "Order discount",
     rounding: "Rounding",
     total: "TOTAL",
@@ -75,6 +79,8 @@ const EN: Words = Words {
     change: "Change",
     price_changed: "Price changed",
     member: "Member",
+    points_now: "Points this visit",
+    points_balance: "Points balance",
     footer: [
         "Returns within 7 days with this receipt",
         "Thank you for shopping with us",
@@ -165,6 +171,17 @@ pub fn receipt_doc(r: &Receipt, settings: &StoreSettings, lang: Lang) -> Receipt
                     text: d.reason.clone(),
                     amount: Some(-manual),
                 });
+            }
+            for c in &sale.coupons {
+                for share in c.lines.iter().filter(|x| x.line_id == l.line.line_id) {
+                    notes.push(ItemNote {
+                        text: match lang {
+                            Lang::En if !c.name_en.is_empty() => c.name_en.clone(),
+                            _ => c.name.clone(),
+                        },
+                        amount: Some(-share.amount),
+                    });
+                }
             }
             for p in &sale.promotions {
                 for share in p.lines.iter().filter(|x| x.line_id == l.line.line_id) {
@@ -283,12 +300,40 @@ pub fn receipt_doc(r: &Receipt, settings: &StoreSettings, lang: Lang) -> Receipt
             })
             .collect(),
         change: (!sale.change.is_zero()).then(|| AmountLine::new(w.change, sale.change)),
-        member: sale
-            .member_id
+        member: match &r.member {
+            Some(m) => {
+                let mut lines = vec![LabelValue::new(
+                    w.member,
+                    format!("{} {}", m.name, m.phone_masked).trim().to_string(),
+                )];
+                if sale.member_points != 0 {
+                    lines.push(LabelValue::new(
+                        w.points_now,
+                        format!("{:+}", sale.member_points),
+                    ));
+                }
+                lines.push(LabelValue::new(w.points_balance, m.points.to_string()));
+                lines
+            }
+            None => Vec::new(),
+        },
+        coupons: sale
+            .coupons
             .iter()
-            .map(|m| LabelValue::new(w.member, m.clone()))
+            .map(|c| match lang {
+                Lang::Zh => format!("已使用：{}（券号 {}-{}）", c.name, c.campaign_id, c.serial),
+                Lang::En => format!(
+                    "Used: {} (coupon {}-{})",
+                    if c.name_en.is_empty() {
+                        &c.name
+                    } else {
+                        &c.name_en
+                    },
+                    c.campaign_id,
+                    c.serial
+                ),
+            })
             .collect(),
-        coupons: Vec::new(),
         footer: w.footer.iter().map(|s| s.to_string()).collect(),
         barcode: Some(r.barcode.clone()),
         qr: settings.receipt_qr.as_ref().map(|template| QrBlock {

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::str::FromStr;
 use tillstone_core::auth::Role;
 use tillstone_core::catalog::TaxClass;
+use tillstone_core::coupon::{Campaign, IssuerKey, KeyRing};
 use tillstone_core::member::Member;
 use tillstone_core::promo::Rule;
 use tillstone_core::settings::StoreSettings;
@@ -18,6 +19,17 @@ use tillstone_store::meta::UserRow;
 
 const DEMO_MEMBERS_JSON: &str = include_str!("../../fixtures/demo/members.json");
 const DEMO_PROMOTIONS_JSON: &str = include_str!("../../fixtures/demo/promotions.json");
+const DEMO_CAMPAIGNS_JSON: &str = include_str!("../../fixtures/demo/campaigns.json");
+
+/// The demo store's coupon issuing key (key id 1). DEMO ONLY: a real HQ keeps its secret key
+/// in the cloud and sends terminals only the public key.
+pub const DEMO_COUPON_SECRET: [u8; 32] = *b"tillstone-demo-coupon-key-000001";
+pub const DEMO_COUPON_KEY_ID: u32 = 1;
+
+/// The demo HQ's issuing key.
+pub fn demo_issuer() -> IssuerKey {
+    IssuerKey::from_secret(DEMO_COUPON_KEY_ID, &DEMO_COUPON_SECRET)
+}
 
 #[derive(Debug, Clone)]
 pub struct InitOptions {
@@ -112,6 +124,13 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummary> {
         let promotions: Vec<Rule> = serde_json::from_str(DEMO_PROMOTIONS_JSON)
             .context("the embedded demo promotions are not valid")?;
         store.set_promotions(&promotions)?;
+        let campaigns: Vec<Campaign> = serde_json::from_str(DEMO_CAMPAIGNS_JSON)
+            .context("the embedded demo coupon campaigns are not valid")?;
+        store.set_campaigns(&campaigns)?;
+        let mut keys = KeyRing::default();
+        keys.insert(DEMO_COUPON_KEY_ID, &demo_issuer().public_key())
+            .context("the demo coupon key is not valid")?;
+        store.set_coupon_keys(&keys)?;
         let products = dir.join("demo-products.csv");
         std::fs::write(&products, tillstone_fixtures::DEMO_PRODUCTS_CSV)?;
         let report = store.import_catalog(

@@ -702,7 +702,7 @@ fn bench_commit_and_report(scratch: &Path, cfg: &Config, table: &mut Table) -> a
         let mut store = t.store();
         let mut commit = |sale: &Sale, event_id: &str| -> anyhow::Result<Duration> {
             let t0 = Instant::now();
-            store.commit_sale(sale, &settings, event_id, None, None)?;
+            store.commit_sale(sale, &settings, event_id, None, None, None)?;
             Ok(t0.elapsed())
         };
         for (i, ((sale, event_id), b)) in docs.iter().zip(&bare_docs).enumerate() {
@@ -752,7 +752,7 @@ fn bench_commit_and_report(scratch: &Path, cfg: &Config, table: &mut Table) -> a
         let mut store = t.store();
         for _ in 0..seed_count {
             let (sale, event_id) = till_sales.next_sale()?;
-            store.commit_sale(&sale, &settings, &event_id, None, None)?;
+            store.commit_sale(&sale, &settings, &event_id, None, None, None)?;
         }
     }
     let seeding = t0.elapsed();

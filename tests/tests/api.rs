@@ -56,6 +56,7 @@ impl Api {
             "POST" => self.client.post(&url),
             "PATCH" => self.client.patch(&url),
             "DELETE" => self.client.delete(&url),
+            "PUT" => self.client.put(&url),
             m => panic!("method {m}"),
         };
         if let Some(t) = &self.token {

@@ -124,7 +124,13 @@ fn demo_promotions_price_explain_print_and_refund() {
     assert_eq!(cart.priced.payment.remaining, Decimal::ZERO);
     let receipt = t.complete(&s, &two.cart_id).expect("complete");
     assert_eq!(receipt.sale.promotions, two.priced.promotions);
-    assert!(receipt.sale.promotions.iter().any(|p| p.rule_id == "DEMO-DRINKS-2ND-HALF"));
+    assert!(
+        receipt
+            .sale
+            .promotions
+            .iter()
+            .any(|p| p.rule_id == "DEMO-DRINKS-2ND-HALF")
+    );
     assert_eq!(receipt.sale.totals.total, two.priced.totals.total);
     let png = t
         .receipt_png(&s, &receipt.sale.ctx.receipt_no, None, None)
