@@ -23,7 +23,7 @@ fmt:
 
 ## Benchmarks (release): scan on a 1M-product catalog, durable commit, Z report; prints a table.
 bench:
-	$(CARGO) bench -p tillstone-tests --bench till
+	$(CARGO) bench -p tillstone-tests --bench till --bench members
 
 build:
 	$(CARGO) build --workspace --release

@@ -38,7 +38,7 @@ use tillstone_devices::scan::{ScanResult, parse_str};
 use tillstone_devices::scanner::ScannerEvent;
 use tillstone_store::Store;
 use tillstone_store::journal::VerifyReport;
-use tillstone_store::members::{MemberSignUp, SignUpOutcome};
+use tillstone_store::members::{MemberSignUp, QrLookup, SignUpOutcome};
 use tillstone_store::meta::{CartStatus, StoredCart, UserRow};
 use tillstone_store::sales::VoidRecord;
 use tillstone_store::shifts::{CashMovement, MovementKind, NewShift, ShiftRow};
@@ -120,6 +120,15 @@ pub enum ScanOutcome {
     /// A receipt barcode: offer a return.
     Receipt {
         receipt_no: String,
+    },
+    /// A member's dynamic QR code: the member is attached to the cart.
+    MemberAttached {
+        member: MemberView,
+        cart: Box<CartView>,
+    },
+    /// A coupon code: the coupon applies to the cart.
+    CouponAdded {
+        cart: Box<CartView>,
     },
 }
 
@@ -791,6 +800,35 @@ impl Terminal {
         Ok(n)
     }
 
+    /// Verify a coupon code offline (HQ's signature, a known campaign): the campaign and serial,
+    /// or why it is refused. Validity, store and cart conditions are checked when it is applied.
+    pub fn check_coupon(
+        &self,
+        s: &Session,
+        code: &str,
+    ) -> AppResult<Result<(Campaign, u64), String>> {
+        self.require(s, Action::Sell)?;
+        let (keys, campaigns) = self
+            .coupons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let verified = match coupon::decode(code).and_then(|c| coupon::verify(&c, &keys)) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        Ok(campaigns
+            .into_iter()
+            .find(|c| c.id == verified.campaign_id())
+            .map(|c| (c, verified.serial()))
+            .ok_or_else(|| {
+                format!(
+                    "campaign {} is unknown on this till",
+                    verified.campaign_id()
+                )
+            }))
+    }
+
     pub fn campaigns(&self, s: &Session) -> AppResult<Vec<Campaign>> {
         self.require(s, Action::Sell)?;
         Ok(self
@@ -955,6 +993,60 @@ impl Terminal {
     }
 
     /// Scan or type a code into a cart.
+    /// A member QR or coupon code scanned at the sale screen does what the cashier means:
+    /// attach the member, apply the coupon.
+    fn scan_special(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        raw: &str,
+    ) -> AppResult<Option<ScanOutcome>> {
+        let code = raw.trim();
+        if code.starts_with("TM1.") {
+            let secret = self
+                .store()
+                .meta("member_qr_secret")?
+                .and_then(|h| hex::decode(h).ok())
+                .unwrap_or_default();
+            let minute = now().timestamp().div_euclid(60);
+            let found = self.store().member_by_qr(code, &secret, minute)?;
+            return Ok(Some(match found {
+                QrLookup::Found(m) => {
+                    let cart = self.set_member(s, cart_id, Some(&m.member_id))?;
+                    ScanOutcome::MemberAttached {
+                        member: MemberView::from(&m),
+                        cart: Box::new(cart),
+                    }
+                }
+                QrLookup::Refused(e) => ScanOutcome::Invalid {
+                    code: code.chars().take(64).collect(),
+                    message: e.to_string(),
+                },
+                QrLookup::UnknownMember(id) => ScanOutcome::NotFound {
+                    code: id.clone(),
+                    message: format!("member {id} is not on this till yet: look them up by phone"),
+                },
+            }));
+        }
+        if code.len() > 4
+            && code
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("TC1."))
+        {
+            return Ok(Some(match self.add_coupon(s, cart_id, code) {
+                Ok(cart) => ScanOutcome::CouponAdded {
+                    cart: Box::new(cart),
+                },
+                Err(e) if e.kind != ErrorKind::Internal => ScanOutcome::Invalid {
+                    code: code.chars().take(24).collect(),
+                    message: e.message,
+                },
+                Err(e) => return Err(e),
+            }));
+        }
+        Ok(None)
+    }
+
     /// Scan or type a code into a cart. The scan is read by the devices crate's parser (GTINs,
     /// GS1 element strings, weight- and price-embedded store labels, receipt barcodes);
     /// unknown, malformed and receipt codes are outcomes, never errors.
@@ -965,6 +1057,9 @@ impl Terminal {
         raw: &str,
         qty: Option<Decimal>,
     ) -> AppResult<ScanOutcome> {
+        if let Some(outcome) = self.scan_special(s, cart_id, raw)? {
+            return Ok(outcome);
+        }
         // (code to look up, quantity from the label, price from the label)
         let (codes, label_qty, label_price, shown) = match parse_str(
             raw,

@@ -62,6 +62,16 @@ enum Cmd {
         #[arg(long)]
         close: Option<Decimal>,
     },
+    /// Members.
+    Members {
+        #[command(subcommand)]
+        what: MembersCmd,
+    },
+    /// Coupons.
+    Coupons {
+        #[command(subcommand)]
+        what: CouponsCmd,
+    },
     /// The hash-chained journal.
     Journal {
         #[command(subcommand)]
@@ -106,6 +116,43 @@ enum ImportCmd {
         all_or_nothing: bool,
         #[arg(long)]
         format: Option<FormatArg>,
+    },
+    /// Replace the promotion rules with a JSON array of rules (until HQ sync sends them).
+    Promotions {
+        file: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Replace the coupon campaigns (JSON array) and HQ's public keys (JSON array of
+    /// {key_id, public_key}) (until HQ sync sends them).
+    Campaigns {
+        file: PathBuf,
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum MembersCmd {
+    /// Search members by phone, last 4 digits, card number or name (phones masked).
+    Search {
+        query: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CouponsCmd {
+    /// Verify a coupon code offline and show its campaign, or why it is refused.
+    Check {
+        code: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
     },
 }
 
@@ -207,6 +254,58 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     format,
                 },
         } => import_catalog(&data, &file, all_or_nothing, format),
+        Cmd::Import {
+            what: ImportCmd::Promotions { file, data },
+        } => {
+            let rules: Vec<tillstone_core::promo::Rule> = read_json(&file)?;
+            let t = Terminal::open(&data)?;
+            let n = t.set_promotions(&console(), rules)?;
+            println!("{n} promotion rules in force");
+            Ok(0)
+        }
+        Cmd::Import {
+            what: ImportCmd::Campaigns { file, keys, data },
+        } => {
+            let campaigns: Vec<tillstone_core::coupon::Campaign> = read_json(&file)?;
+            let keys: tillstone_core::coupon::KeyRing = read_json(&keys)?;
+            let t = Terminal::open(&data)?;
+            let n = t.set_coupon_config(&console(), keys, campaigns)?;
+            println!("{n} coupon campaigns in force");
+            Ok(0)
+        }
+        Cmd::Members {
+            what: MembersCmd::Search { query, data, json },
+        } => {
+            let t = Terminal::open(&data)?;
+            let found = t.search_members(&console(), &query, 20)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&found)?);
+            } else {
+                for m in &found {
+                    println!(
+                        "{:<12} {:<12} {:<14} {:<10} {:>8} points",
+                        m.member_id, m.name, m.phone_masked, m.tier, m.points
+                    );
+                }
+                println!("{} found", found.len());
+            }
+            Ok(0)
+        }
+        Cmd::Coupons {
+            what: CouponsCmd::Check { code, data },
+        } => {
+            let t = Terminal::open(&data)?;
+            match t.check_coupon(&console(), &code)? {
+                Ok((c, serial)) => {
+                    println!("valid: campaign {} ({}), serial {}", c.id, c.name, serial);
+                    Ok(0)
+                }
+                Err(reason) => {
+                    println!("refused: {reason}");
+                    Ok(1)
+                }
+            }
+        }
         Cmd::Report {
             kind,
             data,
@@ -303,6 +402,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Devices { what } => devices_cli::devices(what),
         Cmd::Barcode { what } => devices_cli::barcode(what),
     }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 
 fn import_catalog(

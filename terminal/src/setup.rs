@@ -26,6 +26,9 @@ const DEMO_CAMPAIGNS_JSON: &str = include_str!("../../fixtures/demo/campaigns.js
 pub const DEMO_COUPON_SECRET: [u8; 32] = *b"tillstone-demo-coupon-key-000001";
 pub const DEMO_COUPON_KEY_ID: u32 = 1;
 
+/// The demo store's secret for dynamic member QR codes (DEMO ONLY: HQ shares a real one).
+pub const DEMO_MEMBER_QR_SECRET: &[u8] = b"tillstone-demo-member-qr-secret!";
+
 /// The demo HQ's issuing key.
 pub fn demo_issuer() -> IssuerKey {
     IssuerKey::from_secret(DEMO_COUPON_KEY_ID, &DEMO_COUPON_SECRET)
@@ -131,6 +134,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummary> {
         keys.insert(DEMO_COUPON_KEY_ID, &demo_issuer().public_key())
             .context("the demo coupon key is not valid")?;
         store.set_coupon_keys(&keys)?;
+        store.set_meta("member_qr_secret", &hex::encode(DEMO_MEMBER_QR_SECRET))?;
         let products = dir.join("demo-products.csv");
         std::fs::write(&products, tillstone_fixtures::DEMO_PRODUCTS_CSV)?;
         let report = store.import_catalog(
@@ -162,6 +166,14 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummary> {
             active: true,
         })?;
         users = 1;
+    }
+    if store.meta("member_qr_secret")?.is_none() {
+        let secret = [
+            uuid::Uuid::new_v4().into_bytes(),
+            uuid::Uuid::new_v4().into_bytes(),
+        ]
+        .concat();
+        store.set_meta("member_qr_secret", &hex::encode(&secret))?;
     }
     Ok(InitSummary {
         terminal_id,

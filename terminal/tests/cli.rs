@@ -129,3 +129,76 @@ fn verify_reports_a_tampered_journal() {
 fn open_store(d: &str) -> tillstone_store::Store {
     tillstone_store::Store::open(Path::new(d).join("tillstone.db")).expect("store")
 }
+
+#[test]
+fn members_coupons_and_promotions_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = data(dir.path());
+    assert!(
+        tillstone(&["init", "--data", &d, "--demo"])
+            .status
+            .success()
+    );
+
+    let o = tillstone(&["members", "search", "1234", "--data", &d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("张伟") && text(&o).contains("138****1234"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("13812341234"), "phones are masked");
+
+    let code =
+        tillstone_core::coupon::sign(1001, 42, None, &tillstone_terminal::setup::demo_issuer())
+            .expect("sign")
+            .encode();
+    let o = tillstone(&["coupons", "check", &code, "--data", &d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("campaign 1001") && text(&o).contains("serial 42"),
+        "{}",
+        text(&o)
+    );
+    let o = tillstone(&["coupons", "check", "TC1.AAAA", "--data", &d]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).starts_with("refused:"), "{}", text(&o));
+
+    let rules = dir.path().join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"[{"id":"X","name":"全场9折","benefit":{"kind":"percent_off","scope":"order","percent":"10"}}]"#,
+    )
+    .expect("rules");
+    let o = tillstone(&[
+        "import",
+        "promotions",
+        rules.to_str().expect("utf8"),
+        "--data",
+        &d,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("1 promotion rules in force"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(
+        &rules,
+        r#"[{"id":"","name":"x","benefit":{"kind":"percent_off","scope":"order","percent":"10"}}]"#,
+    )
+    .expect("rules");
+    let o = tillstone(&[
+        "import",
+        "promotions",
+        rules.to_str().expect("utf8"),
+        "--data",
+        &d,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "an invalid rule is refused: {}",
+        text(&o)
+    );
+}

@@ -129,10 +129,16 @@ fn coupons_offline_from_check_to_restore() {
         None,
     )
     .expect("return");
-    let reused = t
-        .add_coupon(&s, &again.cart_id, &five_off)
-        .expect("restored coupon");
-    assert_eq!(reused.coupons.len(), 1);
+    // Scanning the coupon's QR applies it like typing it.
+    match t
+        .scan(&s, &again.cart_id, &five_off, None)
+        .expect("scan coupon")
+    {
+        tillstone_terminal::app::ScanOutcome::CouponAdded { cart } => {
+            assert_eq!(cart.coupons.len(), 1)
+        }
+        other => panic!("{other:?}"),
+    }
 
     // Members-only dairy coupon near West Lake: needs a member, then 20 % off (max 30).
     let (milk, milk_price) = sku(&t, "乳制品", 1000);

@@ -2,9 +2,11 @@
 //! taken back by a return, the balance on the receipt.
 
 use rust_decimal::Decimal;
-use tillstone_core::points::{EarnRules, earn};
+use tillstone_core::points::{EarnRules, earn, member_qr};
 use tillstone_core::returns::ReturnLine;
 use tillstone_core::tender::TenderKind;
+use tillstone_terminal::app::ScanOutcome;
+use tillstone_terminal::setup::DEMO_MEMBER_QR_SECRET;
 
 #[test]
 fn sign_up_earn_return_and_balance() {
@@ -36,8 +38,22 @@ fn sign_up_earn_return_and_balance() {
     let cart = t.new_cart(&s).expect("cart");
     t.scan(&s, &cart.cart_id, &code, Some(Decimal::from(3)))
         .expect("scan");
-    t.set_member(&s, &cart.cart_id, Some(&m.member_id))
-        .expect("member");
+    // The customer shows the member QR in the app: scanning it attaches the member.
+    let minute = chrono::Utc::now().timestamp().div_euclid(60);
+    let qr = member_qr(&m.member_id, minute, DEMO_MEMBER_QR_SECRET);
+    match t.scan(&s, &cart.cart_id, &qr, None).expect("scan QR") {
+        ScanOutcome::MemberAttached { member, cart } => {
+            assert_eq!(member.member_id, m.member_id);
+            assert_eq!(cart.member_id.as_deref(), Some(m.member_id.as_str()));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A forged one is refused with a reason.
+    let forged = member_qr(&m.member_id, minute, b"not the store's secret");
+    assert!(matches!(
+        t.scan(&s, &cart.cart_id, &forged, None).expect("scan"),
+        ScanOutcome::Invalid { .. }
+    ));
     t.add_tender(&s, &cart.cart_id, TenderKind::Cash, None, None)
         .expect("cash");
     let receipt = t.complete(&s, &cart.cart_id).expect("complete");
