@@ -267,7 +267,29 @@ impl Store {
             [&void.sale_id],
             |r| r.get(0),
         )?;
-        crate::coupons::restore_coupons(&tx, &serde_json::from_str(&doc)?, &void.sale_id)?;
+        let sale: Sale = serde_json::from_str(&doc)?;
+        crate::coupons::restore_coupons(&tx, &sale, &void.sale_id)?;
+        // The points the voided sale earned go back.
+        if let (Some(member_id), p) = (&sale.member_id, sale.member_points)
+            && p > 0
+        {
+            let e = PointEvent {
+                event_id: format!("{}-void-points", sale.ctx.sale_id),
+                member_id: member_id.clone(),
+                terminal_id: terminal_id.to_string(),
+                kind: PointKind::Adjust,
+                points: -p,
+                at: sale.ctx.completed_at,
+                ref_id: Some(sale.ctx.sale_id.clone()),
+            };
+            crate::members::insert_point_event(&tx, &e)?;
+            let meta = EventMeta {
+                event_id: &e.event_id,
+                terminal_id,
+                at: &void.at,
+            };
+            append(&tx, &meta, EventKind::MemberPoints, member_id, &e)?;
+        }
         tx.commit()?;
         Ok(seq)
     }

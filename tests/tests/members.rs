@@ -88,5 +88,22 @@ fn sign_up_earn_return_and_balance() {
     let balance = t.member(&s, &m.member_id).expect("member").points;
     assert_eq!(balance, expected + ret.sale.member_points);
     assert!(balance > 0);
+    // A post-voided sale takes its points back.
+    let cart = t.new_cart(&s).expect("cart");
+    t.scan(&s, &cart.cart_id, &code, None).expect("scan");
+    t.set_member(&s, &cart.cart_id, Some(&m.member_id))
+        .expect("member");
+    t.add_tender(&s, &cart.cart_id, TenderKind::Card, None, Some("C1".into()))
+        .expect("card");
+    let second = t.complete(&s, &cart.cart_id).expect("complete");
+    assert!(second.sale.member_points > 0);
+    assert_eq!(
+        t.member(&s, &m.member_id).expect("member").points,
+        balance + second.sale.member_points
+    );
+    let manager = t.login("9001", "9999").expect("manager");
+    t.post_void(&manager, &second.sale.ctx.receipt_no, "wrong member", None)
+        .expect("void");
+    assert_eq!(t.member(&s, &m.member_id).expect("member").points, balance);
     assert!(t.verify_journal().expect("verify").ok());
 }
