@@ -295,6 +295,18 @@ fn tender_kind(s: &str) -> AppResult<TenderKind> {
     })
 }
 
+/// The API, and the web UI's built files (`ui/dist`) at `/` when given.
+pub fn router_with_ui(terminal: Arc<Terminal>, ui: Option<&std::path::Path>) -> Router {
+    let router = router(terminal);
+    match ui {
+        Some(dir) => router.fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .fallback(tower_http::services::ServeFile::new(dir.join("index.html"))),
+        ),
+        None => router,
+    }
+}
+
 pub fn router(terminal: Arc<Terminal>) -> Router {
     let api = Router::new()
         .route("/health", get(health))

@@ -18,21 +18,31 @@ pub use error::{AppError, AppResult, ErrorKind};
 pub async fn serve(
     terminal: std::sync::Arc<Terminal>,
     listen: std::net::SocketAddr,
+    ui: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         anyhow::anyhow!("cannot listen on {listen}: {e} (is another till running? use --listen)")
     })?;
-    serve_on(terminal, listener).await
+    serve_with_ui(terminal, listener, ui).await
 }
 
 pub async fn serve_on(
     terminal: std::sync::Arc<Terminal>,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<()> {
+    serve_with_ui(terminal, listener, None).await
+}
+
+/// Serve the API and, when `ui` is a built web UI directory, the UI at `/`.
+pub async fn serve_with_ui(
+    terminal: std::sync::Arc<Terminal>,
+    listener: tokio::net::TcpListener,
+    ui: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     if terminal.start_devices() {
         tracing::info!("receipt printer worker started");
     }
-    let app = api::router(terminal);
+    let app = api::router_with_ui(terminal, ui.as_deref());
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let ctrl_c = tokio::signal::ctrl_c();

@@ -86,6 +86,9 @@ enum Cmd {
         /// Create the demo store in --data first if it does not exist yet.
         #[arg(long)]
         init_demo: bool,
+        /// The built web UI to serve at `/` (default: ui/dist when it exists).
+        #[arg(long)]
+        ui: Option<PathBuf>,
     },
     /// Generate test data.
     Fixtures {
@@ -356,7 +359,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             data,
             listen,
             init_demo,
+            ui,
         } => {
+            let ui = ui.or_else(|| {
+                let default = PathBuf::from("ui/dist");
+                default.join("index.html").exists().then_some(default)
+            });
             if init_demo && !data.join(DB_FILE).exists() {
                 init(
                     &data,
@@ -376,7 +384,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 t.settings().store_name
             );
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(tillstone_terminal::serve(t, listen))?;
+            if let Some(dir) = &ui {
+                println!("Web UI: http://{listen}/ (from {})", dir.display());
+            }
+            rt.block_on(tillstone_terminal::serve(t, listen, ui))?;
             Ok(0)
         }
         Cmd::Fixtures {

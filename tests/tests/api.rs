@@ -712,3 +712,51 @@ fn every_documented_route_exists() {
     }
     assert_eq!(checked, tillstone_terminal::openapi::ROUTES.len());
 }
+
+#[test]
+fn the_web_ui_is_served_beside_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tillstone_tests::init_demo(&dir.path().join("data")).expect("demo");
+    let ui = dir.path().join("ui");
+    std::fs::create_dir_all(ui.join("assets")).expect("ui dir");
+    std::fs::write(
+        ui.join("index.html"),
+        "<!doctype html><title>Tillstone</title>",
+    )
+    .expect("index");
+    std::fs::write(ui.join("assets/app.js"), "console.log(1)").expect("js");
+    let terminal = Arc::new(Terminal::open(&dir.path().join("data")).expect("terminal"));
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = std_listener.local_addr().expect("addr");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+            tillstone_terminal::serve_with_ui(terminal, listener, Some(ui))
+                .await
+                .expect("serve");
+        });
+    });
+    let client = Client::new();
+    let get = |path: &str| {
+        let r = client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .expect("request");
+        (r.status(), r.text().expect("body"))
+    };
+    assert!(get("/").1.contains("<title>Tillstone</title>"));
+    assert_eq!(get("/assets/app.js").1, "console.log(1)");
+    assert!(
+        get("/sale/123").1.contains("<title>Tillstone</title>"),
+        "client routes get the app"
+    );
+    let (status, body) = get("/api/v1/nope");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body.contains("no_such_endpoint"),
+        "the API keeps its JSON errors: {body}"
+    );
+    assert_eq!(get("/api/v1/health").0, StatusCode::OK);
+}
