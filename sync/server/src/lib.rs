@@ -1,0 +1,20 @@
+//! `tillstone-cloud`: the HQ service terminals replicate with.
+//!
+//! * [`storage`]: the [`Storage`] trait (every query bound to the authenticated tenant) and
+//!   database URL handling; [`sqlite`]: the SQLite backend (WAL, `synchronous=FULL`, embedded
+//!   migrations). PostgreSQL will follow behind the same trait.
+//! * [`server`]: the axum API (`/v1/enroll`, `/v1/push`, `/v1/pull`, `/healthz`, `/metrics`).
+//! * [`metrics`]: Prometheus text metrics.
+//!
+//! The replication rules themselves live in `tillstone-sync` (the pure model); the push logic
+//! here applies the same rules as `tillstone_sync::Replica::receive_batch`, in one database
+//! transaction per batch.
+
+pub mod metrics;
+pub mod server;
+pub mod sqlite;
+pub mod storage;
+
+pub use server::{Config, EnrollResponse, router, serve, shutdown_signal};
+pub use sqlite::SqliteStorage;
+pub use storage::{DbUrl, Enrolled, Principal, Storage, StorageError, open};
