@@ -493,13 +493,23 @@ impl Cart {
                 return Err(AuthError::ApprovalRequired(Action::LargeDiscount).into());
             }
         }
-        if let Some(d) = &self.order_discount {
-            let t = self.price(settings).totals;
-            if large(d, t.subtotal - t.line_discounts) {
-                return Err(AuthError::ApprovalRequired(Action::LargeDiscount).into());
-            }
+        if let Some(d) = &self.order_discount
+            && large(d, self.manual_discount_base(settings))
+        {
+            return Err(AuthError::ApprovalRequired(Action::LargeDiscount).into());
         }
         Ok(())
+    }
+
+    /// What an order discount is measured on for approvals: the subtotal less the manual line
+    /// discounts (promotions and coupons excluded, so the same base is used when the discount
+    /// is set and when it is checked again).
+    fn manual_discount_base(&self, settings: &StoreSettings) -> Decimal {
+        let mut plain = self.clone();
+        plain.promotions = None;
+        plain.coupons.clear();
+        let t = plain.price(settings).totals;
+        t.subtotal - t.line_discounts
     }
 
     /// Set or clear (`None`) a line discount. Above the store's threshold a manager must approve.
@@ -548,8 +558,7 @@ impl Cart {
             // The order discount applies to the lines after their own discounts, before tax
             // (see `pricing::price`): measure it on that base, not on a total that already has
             // the current order discount off and, in exclusive mode, tax added.
-            let t = self.price(settings).totals;
-            let base = t.subtotal - t.line_discounts;
+            let base = self.manual_discount_base(settings);
             self.approve_discount(d, base, "order".into(), actor, approver, settings)?;
         }
         self.order_discount = discount;

@@ -955,6 +955,48 @@ pub trait RedemptionLedger {
     fn offline_redemptions(&self, campaign_id: u32) -> u32;
 }
 
+/// A ledger plus the coupons already accepted in the cart being checked, so two coupons of
+/// one cart count against the same single-use, per-member and offline limits.
+pub struct WithPending<'a> {
+    pub ledger: &'a dyn RedemptionLedger,
+    pub pending: &'a [CouponDiscount],
+}
+
+impl RedemptionLedger for WithPending<'_> {
+    fn serial_uses(&self, campaign_id: u32, serial: u64) -> u32 {
+        let here = self
+            .pending
+            .iter()
+            .filter(|c| c.campaign_id == campaign_id && c.serial == serial)
+            .count();
+        self.ledger
+            .serial_uses(campaign_id, serial)
+            .saturating_add(u32::try_from(here).unwrap_or(u32::MAX))
+    }
+
+    fn member_uses(&self, campaign_id: u32, member_id: &str) -> u32 {
+        let here = self
+            .pending
+            .iter()
+            .filter(|c| c.campaign_id == campaign_id && c.member_id.as_deref() == Some(member_id))
+            .count();
+        self.ledger
+            .member_uses(campaign_id, member_id)
+            .saturating_add(u32::try_from(here).unwrap_or(u32::MAX))
+    }
+
+    fn offline_redemptions(&self, campaign_id: u32) -> u32 {
+        let here = self
+            .pending
+            .iter()
+            .filter(|c| c.campaign_id == campaign_id && c.offline)
+            .count();
+        self.ledger
+            .offline_redemptions(campaign_id)
+            .saturating_add(u32::try_from(here).unwrap_or(u32::MAX))
+    }
+}
+
 /// An in-memory ledger: for tests, and for a terminal that loads the counts it needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryLedger {

@@ -21,3 +21,12 @@ CREATE INDEX coupon_redemptions_member ON coupon_redemptions (campaign_id, membe
 CREATE INDEX coupon_redemptions_sale ON coupon_redemptions (sale_id);
 CREATE TRIGGER coupon_redemptions_no_delete BEFORE DELETE ON coupon_redemptions
     BEGIN SELECT RAISE(ABORT, 'coupon redemptions are immutable'); END;
+-- Only the restore and confirmation marks may be set, once.
+CREATE TRIGGER coupon_redemptions_no_update
+    BEFORE UPDATE OF redemption_id, campaign_id, serial, member_id, code, sale_id, amount_minor,
+        offline, at ON coupon_redemptions
+    BEGIN SELECT RAISE(ABORT, 'coupon redemptions are immutable'); END;
+CREATE TRIGGER coupon_redemptions_marks_once BEFORE UPDATE OF restored_by, confirmed_at ON coupon_redemptions
+    WHEN (OLD.restored_by IS NOT NULL AND NEW.restored_by IS NOT OLD.restored_by)
+      OR (OLD.confirmed_at IS NOT NULL AND NEW.confirmed_at IS NOT OLD.confirmed_at)
+    BEGIN SELECT RAISE(ABORT, 'coupon redemption marks are set once'); END;

@@ -35,12 +35,18 @@ pub(crate) fn record_redemptions(
     Ok(())
 }
 
-/// Give back the coupons of `sale_id` whose campaign allows it (a complete return or a
-/// post-void), recording which document restored them.
-pub(crate) fn restore_coupons(tx: &Connection, sale: &Sale, restored_by: &str) -> Result<usize> {
+/// Give back the coupons of a sale, recording which document restored them: after a complete
+/// return only where the campaign allows it (`always = false`), after a post-void always (the
+/// sale never happened).
+pub(crate) fn restore_coupons(
+    tx: &Connection,
+    sale: &Sale,
+    restored_by: &str,
+    always: bool,
+) -> Result<usize> {
     let mut n = 0;
     for (i, c) in sale.coupons.iter().enumerate() {
-        if c.refund_restores {
+        if always || c.refund_restores {
             n += tx.execute(
                 "UPDATE coupon_redemptions SET restored_by = ?2
                  WHERE redemption_id = ?1 AND restored_by IS NULL",

@@ -135,7 +135,7 @@ impl Store {
             crate::members::insert_point_event(&tx, e)?;
         }
         if let Some(original) = restores_coupons_of {
-            crate::coupons::restore_coupons(&tx, original, &sale.ctx.sale_id)?;
+            crate::coupons::restore_coupons(&tx, original, &sale.ctx.sale_id, false)?;
         }
         let kind = match sale.kind {
             SaleKind::Sale => EventKind::Sale,
@@ -268,7 +268,7 @@ impl Store {
             |r| r.get(0),
         )?;
         let sale: Sale = serde_json::from_str(&doc)?;
-        crate::coupons::restore_coupons(&tx, &sale, &void.sale_id)?;
+        crate::coupons::restore_coupons(&tx, &sale, &void.sale_id, true)?;
         // The points the voided sale earned go back.
         if let (Some(member_id), p) = (&sale.member_id, sale.member_points)
             && p > 0

@@ -19,7 +19,9 @@ use tillstone_core::auth::{Action, Actor, authorize};
 use tillstone_core::cart::CouponProblem;
 use tillstone_core::cart::{Cart, PricedCart};
 use tillstone_core::catalog::{Product, Unit};
-use tillstone_core::coupon::{self, Campaign, CheckContext, CouponLine, GeoPoint, KeyRing};
+use tillstone_core::coupon::{
+    self, Campaign, CheckContext, CouponLine, GeoPoint, KeyRing, WithPending,
+};
 use tillstone_core::member::{MemberView, mask_phone};
 use tillstone_core::money::within_limit;
 use tillstone_core::points::{EarnRules, clawback, earn};
@@ -699,6 +701,7 @@ impl Terminal {
             _ => None,
         };
         for code in cart.coupon_codes.clone() {
+            let accepted = cart.coupons.clone();
             let priced = cart.price(&self.settings);
             let lines: Vec<CouponLine> = priced
                 .lines
@@ -719,17 +722,15 @@ impl Terminal {
                 store_location: location,
                 member_id: cart.member_id.as_deref(),
                 lines: &lines,
-                ledger: store,
+                ledger: &WithPending {
+                    ledger: store,
+                    pending: &accepted,
+                },
                 online: false,
                 minor_units: self.settings.minor_units(),
                 rounding: self.settings.rounding,
             };
             match coupon::check(&code, &keys, &campaigns, &ctx) {
-                Ok(d)
-                    if cart
-                        .coupons
-                        .iter()
-                        .any(|c| c.campaign_id == d.campaign_id && c.serial == d.serial) => {}
                 Ok(d) => cart.coupons.push(d),
                 Err(r) => cart.coupon_problems.push(CouponProblem {
                     code,
@@ -897,7 +898,10 @@ impl Terminal {
             consent_at: at,
             signed_up_at: at,
         };
-        let outcome = self.store().sign_up_member(&signup)?;
+        let outcome = self.store().sign_up_member(&signup).map_err(|e| match e {
+            tillstone_store::StoreError::Invalid(m) => AppError::bad_request("invalid_sign_up", m),
+            other => other.into(),
+        })?;
         let m = match outcome {
             SignUpOutcome::Created(m) => m,
             SignUpOutcome::AlreadyMember(m) => {
@@ -1257,7 +1261,11 @@ impl Terminal {
         reference: Option<String>,
     ) -> AppResult<CartView> {
         Ok(self
-            .with_cart(s, cart_id, |cart, _| {
+            .with_cart(s, cart_id, |cart, store| {
+                // The first tender fixes the prices: evaluate them once more right before it.
+                if cart.tenders.is_empty() {
+                    self.reprice(cart, store)?;
+                }
                 // No amount: pay exactly what is due (cash-rounded for cash).
                 let amount = match amount {
                     Some(a) => a,
@@ -1338,6 +1346,34 @@ impl Terminal {
                 "this cart is parked: resume it first",
             ));
         }
+        // Coupons are checked again now, under the store lock, against the ledger as it is
+        // (another cart may have redeemed the same coupon since this one accepted it).
+        if !stored.cart.coupon_codes.is_empty() {
+            let mut now_cart = stored.cart.clone();
+            self.check_coupons(&mut now_cart, &store);
+            let key = |c: &Cart| {
+                let mut k: Vec<(u32, u64, Decimal)> = c
+                    .coupons
+                    .iter()
+                    .map(|d| (d.campaign_id, d.serial, d.amount))
+                    .collect();
+                k.sort();
+                k
+            };
+            if key(&now_cart) != key(&stored.cart) || !now_cart.coupon_problems.is_empty() {
+                let why = now_cart
+                    .coupon_problems
+                    .first()
+                    .map(|p| format!("{} / {}", p.message_en, p.message_zh))
+                    .unwrap_or_else(|| "a coupon no longer gives the same discount".into());
+                return Err(AppError::conflict(
+                    "coupons_changed",
+                    format!(
+                        "{why}: remove the tenders so the cart is checked again, then take payment"
+                    ),
+                ));
+            }
+        }
         let ctx = self.doc_context(&store, s, &shift)?;
         let mut sale = complete_sale(&stored.cart, &self.settings, ctx)?;
         sale.member_points = self.points_earned(&store, &sale)?;
@@ -1383,6 +1419,8 @@ impl Terminal {
         let store = self.store();
         let mut stored = self.load_cart(&store, cart_id)?;
         stored.status = CartStatus::Open;
+        // A cart parked earlier gets today's promotions and coupon checks.
+        self.reprice(&mut stored.cart, &store)?;
         store.save_cart(
             &stored.cart,
             CartStatus::Open,

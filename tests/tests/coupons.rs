@@ -163,6 +163,60 @@ fn coupons_offline_from_check_to_restore() {
             .round_dp(2)
             .min(Decimal::from(30))
     );
+    // A second coupon of the same campaign in the same cart counts against the member's limit.
+    let second = code(1002, 9, None);
+    let err = t
+        .add_coupon(&s, &dairy.cart_id, &second)
+        .expect_err("limit 1 per member");
+    assert_eq!(err.code, "coupon_member_limit_reached", "{}", err.message);
+
+    // Two open carts holding the same single-use coupon: the first to complete wins, the
+    // other is stopped at completion.
+    let shared = code(1001, 77, None);
+    let (grain2, price2) = sku(&t, "粮油", 2000);
+    let q2 = (Decimal::from(60) / price2).ceil();
+    let a = t.new_cart(&s).expect("cart a");
+    t.add_sku(&s, &a.cart_id, &grain2, q2).expect("add");
+    t.add_coupon(&s, &a.cart_id, &shared).expect("a accepts");
+    let b = t.new_cart(&s).expect("cart b");
+    t.add_sku(&s, &b.cart_id, &grain2, q2).expect("add");
+    t.add_coupon(&s, &b.cart_id, &shared)
+        .expect("b accepts too (not used yet)");
+    t.add_tender(&s, &b.cart_id, TenderKind::Card, None, Some("B".into()))
+        .expect("pay b");
+    t.complete(&s, &b.cart_id).expect("b completes");
+    t.add_tender(&s, &a.cart_id, TenderKind::Card, None, Some("A".into()))
+        .expect("pay a");
+    let err = t.complete(&s, &a.cart_id).expect_err("a is stopped");
+    assert_eq!(err.code, "coupons_changed", "{}", err.message);
+
+    // A post-void gives the coupon back even when refunds do not (the sale never happened).
+    let manager = t.login("9001", "9999").expect("manager");
+    let d2 = t.new_cart(&s).expect("cart");
+    t.add_sku(&s, &d2.cart_id, &milk, Decimal::ONE)
+        .expect("add");
+    t.set_member(&s, &d2.cart_id, Some("M000005"))
+        .expect("member");
+    let ten = code(1002, 10, None);
+    t.add_coupon(&s, &d2.cart_id, &ten).expect("coupon");
+    t.add_tender(&s, &d2.cart_id, TenderKind::Card, None, Some("V".into()))
+        .expect("pay");
+    let voided = t.complete(&s, &d2.cart_id).expect("complete");
+    t.post_void(
+        &manager,
+        &voided.sale.ctx.receipt_no,
+        "customer changed mind",
+        None,
+    )
+    .expect("void");
+    let d3 = t.new_cart(&s).expect("cart");
+    t.add_sku(&s, &d3.cart_id, &milk, Decimal::ONE)
+        .expect("add");
+    t.set_member(&s, &d3.cart_id, Some("M000005"))
+        .expect("member");
+    t.add_coupon(&s, &d3.cart_id, &ten)
+        .expect("the voided sale's coupon works again");
+
     // A code bound to another member is refused.
     let bound = code(1002, 8, Some("M000001"));
     let err = t
