@@ -3,16 +3,22 @@ CARGO ?= cargo
 DATA ?= data/demo
 LISTEN ?= 127.0.0.1:8787
 
-.PHONY: run test lint fmt bench build clean-data
+.PHONY: run test ui-test lint fmt bench build clean-data
 
 ## Start the terminal on the demo store (created on first run) and print its URL.
 run:
 	$(CARGO) build --release -p tillstone-terminal
 	./target/release/tillstone serve --data $(DATA) --listen $(LISTEN) --init-demo
 
-## Everything CI checks: formatting, lints, all tests (unit, property, crash, API).
+## Everything CI checks: formatting, lints, all tests (unit, property, crash, API), the web
+## UI's unit tests and its end-to-end run in headless Chromium.
 test: lint
 	$(CARGO) test --workspace
+	$(MAKE) ui-test
+
+ui-test:
+	cd ui && npm ci --no-audit --no-fund && npm run build && npm test
+	bash ui/e2e/run.sh
 
 lint:
 	$(CARGO) fmt --all --check
