@@ -5,10 +5,11 @@ LISTEN ?= 127.0.0.1:8787
 
 .PHONY: run test ui-test lint fmt bench build clean-data
 
-## Start the terminal on the demo store (created on first run) and print its URL.
+## Start the terminal on the demo store (created on first run) with the web UI, and print its URL.
 run:
+	cd ui && npm ci --no-audit --no-fund && npm run build
 	$(CARGO) build --release -p tillstone-terminal
-	./target/release/tillstone serve --data $(DATA) --listen $(LISTEN) --init-demo
+	./target/release/tillstone serve --data $(DATA) --listen $(LISTEN) --init-demo --ui ui/dist
 
 ## Everything CI checks: formatting, lints, all tests (unit, property, crash, API), the web
 ## UI's unit tests and its end-to-end run in headless Chromium.
