@@ -2,7 +2,7 @@
 //!
 //! * [`storage`]: the [`Storage`] trait (every query bound to the authenticated tenant) and
 //!   database URL handling; [`sqlite`]: the SQLite backend (WAL, `synchronous=FULL`, embedded
-//!   migrations). PostgreSQL will follow behind the same trait.
+//!   migrations); [`postgres`]: the PostgreSQL backend (several processes on one database).
 //! * [`server`]: the axum API (`/v1/enroll`, `/v1/push`, `/v1/pull`, `/healthz`, `/metrics`).
 //! * [`metrics`]: Prometheus text metrics.
 //!
@@ -11,10 +11,12 @@
 //! transaction per batch.
 
 pub mod metrics;
+pub mod postgres;
 pub mod server;
 pub mod sqlite;
 pub mod storage;
 
+pub use postgres::PostgresStorage;
 pub use server::{Config, EnrollResponse, router, serve, shutdown_signal};
 pub use sqlite::SqliteStorage;
 pub use storage::{DbUrl, Enrolled, Principal, Storage, StorageError, open};

@@ -12,7 +12,7 @@ use tillstone_sync::{Entity, StoreId, TenantId, TerminalId};
     about = "Tillstone HQ service and admin commands"
 )]
 struct Cli {
-    /// Database URL: sqlite:PATH (postgres://… is not built yet).
+    /// Database URL: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
     #[arg(long, global = true, default_value = "sqlite:tillstone-cloud.db")]
     db: String,
     #[command(subcommand)]

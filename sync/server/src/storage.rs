@@ -2,8 +2,9 @@
 //! the tenant (or an authenticated [`Principal`]) and binds every query to it: there is no
 //! method that reads across tenants, so cross-tenant access is impossible by construction.
 //!
-//! The SQLite implementation is [`crate::sqlite::SqliteStorage`]; a PostgreSQL one will follow
-//! behind the same trait. Methods are blocking (the server calls them from
+//! Implementations: [`crate::sqlite::SqliteStorage`] (`sqlite:PATH`, the default) and
+//! [`crate::postgres::PostgresStorage`] (`postgres://…`, production; several server processes
+//! may share one database). Methods are blocking (the server calls them from
 //! `tokio::task::spawn_blocking`).
 
 use serde_json::Value;
@@ -140,9 +141,9 @@ pub fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Storage>> {
         DbUrl::Sqlite(path) => Ok(std::sync::Arc::new(crate::sqlite::SqliteStorage::open(
             &path,
         )?)),
-        DbUrl::Postgres(_) => {
-            anyhow::bail!("the PostgreSQL backend is not built yet: use sqlite:PATH for now")
-        }
+        DbUrl::Postgres(url) => Ok(std::sync::Arc::new(crate::postgres::PostgresStorage::open(
+            &url,
+        )?)),
     }
 }
 
@@ -208,8 +209,12 @@ mod tests {
         ));
         assert!(DbUrl::parse("mysql://x").is_err());
         assert!(DbUrl::parse("sqlite:").is_err());
-        let err = open("postgres://u@h/db").err().unwrap().to_string();
-        assert!(err.contains("not built yet"), "{err}");
+        // Nothing listens on port 1: a connection error, not "unsupported".
+        let err = open("postgres://u@127.0.0.1:1/db")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("database"), "{err}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Test harness: the real server on 127.0.0.1:0 over a real SQLite file, driven with reqwest.
+//! Test harness: the real server on 127.0.0.1:0 over a real SQLite file or a fresh PostgreSQL
+//! database ([`TestDb`]), driven with reqwest.
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
@@ -212,4 +213,104 @@ pub fn ids(events: &[Event]) -> Vec<String> {
 
 pub fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// The environment variable naming the PostgreSQL server tests create their databases on.
+pub const PG_URL_ENV: &str = "TILLSTONE_PG_URL";
+
+/// A database for one test: a SQLite file in a temporary directory, or a fresh PostgreSQL
+/// database (created on `TILLSTONE_PG_URL`'s server, dropped at the end).
+pub enum TestDb {
+    Sqlite(tempfile::TempDir),
+    Postgres(PgDb),
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        TestDb::Sqlite(tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// A fresh PostgreSQL database; `None` (after a skip line) when `TILLSTONE_PG_URL` is unset
+    /// outside CI. With `CI` set, a missing URL fails the test.
+    pub fn postgres() -> Option<TestDb> {
+        PgDb::create().map(TestDb::Postgres)
+    }
+
+    /// The URL `tillstone-cloud --db` takes.
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite(dir) => format!("sqlite:{}", db_path(dir).display()),
+            TestDb::Postgres(pg) => pg.url.clone(),
+        }
+    }
+
+    /// Open the storage (a new handle each time, like a new process).
+    pub fn open(&self) -> Arc<dyn Storage> {
+        tillstone_cloud::open(&self.url()).expect("open storage")
+    }
+}
+
+/// A PostgreSQL database created for one test.
+pub struct PgDb {
+    /// The server URL the database was created from (its database is the maintenance one).
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDb {
+    pub fn create() -> Option<PgDb> {
+        let admin_url = match std::env::var(PG_URL_ENV) {
+            Ok(u) if !u.trim().is_empty() => u,
+            _ => {
+                if std::env::var_os("CI").is_some() {
+                    panic!(
+                        "CI is set but {PG_URL_ENV} is not: the PostgreSQL tests must run in CI"
+                    );
+                }
+                eprintln!("skipped: set {PG_URL_ENV}=postgres://USER:PASS@HOST:PORT/DB to run");
+                return None;
+            }
+        };
+        let name = format!("tillstone_t_{}", uuid::Uuid::new_v4().simple());
+        let mut client = postgres::Client::connect(&admin_url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot connect to {PG_URL_ENV}: {e}"));
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("CREATE DATABASE (the role needs CREATEDB)");
+        let url = with_database(&admin_url, &name);
+        Some(PgDb {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// `url` with its database name replaced by `db` (query parameters kept).
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{db}?{q}"),
+        None => format!("{host_part}/{db}"),
+    }
 }
