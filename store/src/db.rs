@@ -42,6 +42,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("V2__sales", include_str!("../migrations/V2__sales.sql")),
     ("V3__members", include_str!("../migrations/V3__members.sql")),
     ("V4__coupons", include_str!("../migrations/V4__coupons.sql")),
+    ("V5__sync", include_str!("../migrations/V5__sync.sql")),
 ];
 
 pub struct Store {

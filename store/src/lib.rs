@@ -14,6 +14,7 @@ mod db;
 pub mod journal;
 pub mod members;
 pub mod meta;
+pub mod outbox;
 pub mod sales;
 pub mod shifts;
 

@@ -1,0 +1,258 @@
+use super::*;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tillstone_sync::{RejectReason, Rejected};
+
+const NODE: &str = "0190f1c2-7a4b-7c00-8000-00000000a001";
+
+fn open(dir: &std::path::Path) -> Store {
+    let s = Store::open(dir.join("t.db")).unwrap();
+    s.set_meta(keys::TERMINAL_ID, NODE).unwrap();
+    s
+}
+
+fn enroll_locally(s: &Store) {
+    s.set_meta(keys::TENANT, "t-01").unwrap();
+    s.set_meta(keys::STORE, "s-01").unwrap();
+    s.set_meta(keys::TERMINAL, NODE).unwrap();
+    s.set_meta(keys::CREDENTIAL, "tsk_test").unwrap();
+}
+
+/// Append journal entries + outbox rows directly (the chain is not what is tested here).
+fn append(s: &Store, from: i64, to: i64, at: &str) {
+    for seq in from..=to {
+        let id = uuid::Uuid::now_v7().to_string();
+        s.connection()
+            .execute(
+                "INSERT INTO journal (seq, terminal_id, kind, ref_id, at, payload, prev_hash, hash)
+                 VALUES (?1, ?2, 'sale', 'r', ?3, ?4, 'p', 'h')",
+                rusqlite_params(seq, at),
+            )
+            .unwrap();
+        s.connection()
+            .execute(
+                "INSERT INTO outbox (event_id, seq, kind, created_at) VALUES (?1, ?2, 'sale', ?3)",
+                (id, seq, at.to_string()),
+            )
+            .unwrap();
+    }
+}
+
+fn rusqlite_params(seq: i64, at: &str) -> (i64, String, String, String) {
+    (
+        seq,
+        NODE.to_string(),
+        at.to_string(),
+        format!("{{\"n\":{seq}}}"),
+    )
+}
+
+#[test]
+fn hlc_stamps_persist_and_the_clock_survives_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TerminalId::new(NODE).unwrap();
+    let first = {
+        let mut s = open(dir.path());
+        append(&s, 1, 3, "2024-06-10T10:00:00.000Z");
+        let p = s.pending_events(10).unwrap();
+        let p = stamp_pending(&mut s, &node, p).unwrap();
+        let stamps: Vec<_> = p.iter().map(|e| e.stamp.unwrap()).collect();
+        let t = at_ms("2024-06-10T10:00:00.000Z");
+        assert_eq!(stamps, vec![(t, 0), (t, 1), (t, 2)]);
+        stamps
+    };
+    // Reopen: the same events keep their stamps, and the clock continues after them even
+    // when the new events' commit time is earlier (the wall clock stepped back).
+    let mut s = open(dir.path());
+    assert_eq!(load_clock(&s, &node).unwrap().counter, 2);
+    append(&s, 4, 5, "2024-06-10T09:00:00.000Z");
+    let p = s.pending_events(10).unwrap();
+    assert_eq!(
+        p.iter()
+            .take(3)
+            .map(|e| e.stamp.unwrap())
+            .collect::<Vec<_>>(),
+        first
+    );
+    let p = stamp_pending(&mut s, &node, p).unwrap();
+    let all: Vec<_> = p.iter().map(|e| e.stamp.unwrap()).collect();
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+    let pending = s.pending_events(10).unwrap();
+    let again = stamp_pending(&mut s, &node, pending).unwrap();
+    assert_eq!(again, p);
+    let ev = to_event(&p[4], &node).unwrap();
+    assert_eq!(ev.seq, 5);
+    assert_eq!(ev.hlc.node, node);
+    assert_eq!((ev.hlc.wall_ms, ev.hlc.counter), all[4]);
+}
+
+#[test]
+fn journal_kinds_map_to_event_kinds() {
+    assert_eq!(event_kind("sale"), Some(EventKind::Sale));
+    assert_eq!(event_kind("member_sign_up"), Some(EventKind::MemberSignup));
+    assert_eq!(event_kind("member_points"), Some(EventKind::PointEvent));
+    assert_eq!(event_kind("z_report"), Some(EventKind::ZReport));
+    assert_eq!(event_kind("nope"), None);
+}
+
+/// A hub in memory: exactly-once by event id (content must be identical), rejects seq 4,
+/// and can lose its answer after "committing".
+#[derive(Default)]
+struct FakeHub {
+    events: Mutex<HashMap<String, Event>>,
+    lose_next_answer: Mutex<bool>,
+    down: Mutex<bool>,
+}
+
+impl Transport for FakeHub {
+    fn send(&self, req: &Request) -> Result<Response, TransportError> {
+        if *self.down.lock().unwrap() {
+            return Err(TransportError("connection refused".into()));
+        }
+        if req.path == "/v1/pull" {
+            let page = PullPage {
+                version: 1,
+                rows: vec![],
+                next_cursors: Cursors::new(),
+                more: false,
+            };
+            return Ok(Response {
+                status: 200,
+                body: encode(&page),
+            });
+        }
+        assert_eq!(req.path, "/v1/push");
+        assert!(!req.gzip);
+        let batch: PushBatch = decode(&req.body).unwrap();
+        let mut ack = PushAck {
+            version: 1,
+            batch_id: batch.batch_id.clone(),
+            accepted: vec![],
+            duplicates: vec![],
+            rejected: vec![],
+        };
+        let mut stored = self.events.lock().unwrap();
+        for e in batch.events {
+            if e.seq == 4 {
+                ack.rejected.push(Rejected {
+                    event_id: e.event_id.clone(),
+                    reason: RejectReason::SeqConflict,
+                    detail: "taken".into(),
+                });
+            } else if let Some(old) = stored.get(&e.event_id) {
+                assert_eq!(old, &e, "a resend must carry the same envelope");
+                ack.duplicates.push(e.event_id.clone());
+            } else {
+                ack.accepted.push(e.event_id.clone());
+                stored.insert(e.event_id.clone(), e);
+            }
+        }
+        let mut lose = self.lose_next_answer.lock().unwrap();
+        if *lose {
+            *lose = false;
+            return Err(TransportError("answer lost".into()));
+        }
+        Ok(Response {
+            status: 200,
+            body: encode(&ack),
+        })
+    }
+}
+
+#[test]
+fn push_acks_only_after_the_ack_quarantines_rejections_and_resends_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    enroll_locally(&s);
+    append(&s, 1, 7, "2024-06-10T10:00:00.000Z");
+    let store = Mutex::new(s);
+    let hub = FakeHub::default();
+    let client = SyncClient::new(
+        &hub,
+        SyncConfig {
+            batch_size: 3,
+            gzip: false,
+            ..SyncConfig::default()
+        },
+    );
+    let lock = || store.lock().unwrap();
+
+    *hub.down.lock().unwrap() = true;
+    let err = client.sync_once(lock).unwrap_err();
+    assert!(err.is_retryable());
+    let st = sync_state(&lock()).unwrap();
+    assert_eq!((st.pending, st.quarantined), (7, 0));
+    assert!(!st.healthy() && st.last_error.is_some());
+
+    // The hub commits the first batch but its answer is lost: nothing is marked.
+    *hub.down.lock().unwrap() = false;
+    *hub.lose_next_answer.lock().unwrap() = true;
+    assert!(client.push(lock).is_err());
+    assert_eq!(hub.events.lock().unwrap().len(), 3);
+    assert_eq!(lock().pending_count().unwrap(), 7);
+
+    // The resend is answered as duplicates (identical envelopes), the rest accepted, seq 4
+    // quarantined.
+    let r = client.push(lock).unwrap();
+    assert_eq!((r.duplicates, r.accepted, r.rejected), (3, 3, 1));
+    let st = sync_state(&lock()).unwrap();
+    assert_eq!((st.pending, st.quarantined), (0, 1));
+    let q = lock().quarantined_events().unwrap();
+    assert_eq!((q[0].seq, q[0].reason.as_str()), (4, "seq_conflict"));
+    // Nothing left to send; a quarantined event is not retried.
+    assert_eq!(client.push(lock).unwrap(), PushReport::default());
+}
+
+impl Transport for &FakeHub {
+    fn send(&self, req: &Request) -> Result<Response, TransportError> {
+        (**self).send(req)
+    }
+}
+
+#[test]
+fn retry_backs_off_until_the_hub_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    enroll_locally(&s);
+    append(&s, 1, 2, "2024-06-10T10:00:00.000Z");
+    let store = Mutex::new(s);
+    let hub = FakeHub::default();
+    *hub.down.lock().unwrap() = true;
+    let client = SyncClient::new(
+        &hub,
+        SyncConfig {
+            gzip: false,
+            ..SyncConfig::default()
+        },
+    );
+    let mut backoff = Backoff::with_seed(
+        BackoffConfig {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(80),
+        },
+        7,
+    );
+    let mut waits = Vec::new();
+    let report = client
+        .sync_with_retry(
+            || store.lock().unwrap(),
+            &mut backoff,
+            Instant::now() + Duration::from_secs(3600),
+            |d| {
+                waits.push(d);
+                if waits.len() == 5 {
+                    *hub.down.lock().unwrap() = false;
+                }
+            },
+        )
+        .unwrap();
+    assert_eq!(report.push.accepted, 2);
+    assert_eq!(backoff.failures(), 0);
+    assert!(sync_state(&store.lock().unwrap()).unwrap().healthy());
+    assert_eq!(store.lock().unwrap().pending_count().unwrap(), 0);
+    assert_eq!(waits.len(), 5);
+    for (i, w) in waits.iter().enumerate() {
+        let cap = backoff::ceiling(&backoff.config, i as u32 + 1);
+        assert!(*w >= cap / 2 && *w <= cap);
+    }
+}
