@@ -26,6 +26,7 @@ pub enum EventKind {
     ZReport,
     MemberSignUp,
     MemberPoints,
+    CouponRedemption,
 }
 
 impl EventKind {
@@ -41,8 +42,28 @@ impl EventKind {
             EventKind::ZReport => "z_report",
             EventKind::MemberSignUp => "member_sign_up",
             EventKind::MemberPoints => "member_points",
+            EventKind::CouponRedemption => "coupon_redemption",
         }
     }
+}
+
+/// The id of an event that a document implies (its points, its coupon redemptions): a UUIDv7
+/// with the document's timestamp and version, and the rest of its bits a hash of the
+/// document's id and `purpose`, so committing (or re-deriving) it twice gives the same id.
+pub fn derived_event_id(base: &str, purpose: &str) -> String {
+    let mut bytes = match uuid::Uuid::parse_str(base) {
+        Ok(u) => *u.as_bytes(),
+        Err(_) => *uuid::Uuid::now_v7().as_bytes(),
+    };
+    let mut h = Sha256::new();
+    h.update(base.as_bytes());
+    h.update([0x1f]);
+    h.update(purpose.as_bytes());
+    let digest = h.finalize();
+    bytes[6..16].copy_from_slice(&digest[..10]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x70; // version 7
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    uuid::Uuid::from_bytes(bytes).to_string()
 }
 
 /// Canonical JSON of a payload: keys sorted, no whitespace.
@@ -126,6 +147,20 @@ pub(crate) fn append<T: Serialize>(
     )?
     .execute(params![meta.event_id, seq, kind.as_str(), meta.at])?;
     Ok(seq)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn derived_ids_are_stable_distinct_uuid_v7() {
+        let base = "0192f0c4-1234-7abc-9def-0123456789ab";
+        let a = super::derived_event_id(base, "points");
+        assert_eq!(a, super::derived_event_id(base, "points"));
+        assert_ne!(a, super::derived_event_id(base, "coupon-0"));
+        let u = uuid::Uuid::parse_str(&a).expect("uuid");
+        assert_eq!(u.get_version_num(), 7);
+        assert_eq!(&a[..13], &base[..13], "keeps the document's timestamp");
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

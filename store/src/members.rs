@@ -402,7 +402,15 @@ impl Store {
             terminal_id: &s.terminal_id,
             at: &at,
         };
-        append(&tx, &meta, EventKind::MemberSignUp, &s.member_id, s)?;
+        // The sync event carries the profile fields HQ merges (last writer wins by HLC).
+        let mut payload = serde_json::to_value(s)?;
+        payload["fields"] = serde_json::json!({
+            "name": s.name,
+            "phone": normalize_phone(&s.phone).unwrap_or_else(|| s.phone.clone()),
+            "card_no": s.card_no,
+            "tier": s.tier,
+        });
+        append(&tx, &meta, EventKind::MemberSignUp, &s.member_id, &payload)?;
         tx.commit()?;
         Ok(SignUpOutcome::Created(m))
     }

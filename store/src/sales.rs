@@ -1,7 +1,7 @@
 //! Committed sales and returns, post-voids, and the report aggregates over them.
 
 use crate::db::{Result, Store, StoreError};
-use crate::journal::{EventKind, EventMeta, append};
+use crate::journal::{EventKind, EventMeta, append, derived_event_id};
 use rusqlite::{Connection, OptionalExtension, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -117,7 +117,7 @@ impl Store {
         crate::coupons::record_redemptions(&tx, sale, settings, &at)?;
         let points = match (&sale.member_id, sale.member_points) {
             (Some(member_id), p) if p != 0 => Some(PointEvent {
-                event_id: format!("{}-points", sale.ctx.sale_id),
+                event_id: derived_event_id(&sale.ctx.sale_id, "points"),
                 member_id: member_id.clone(),
                 terminal_id: sale.ctx.terminal_id.clone(),
                 kind: if p > 0 {
@@ -154,6 +154,37 @@ impl Store {
                 at: &at,
             };
             append(&tx, &meta, EventKind::MemberPoints, &e.member_id, e)?;
+        }
+        // Each coupon redeemed is its own synced event, so HQ can see one single-use coupon
+        // redeemed offline on two tills (the first by HLC wins; the other is reported).
+        if sale.kind == SaleKind::Sale {
+            for (i, c) in sale.coupons.iter().enumerate() {
+                let event_id = derived_event_id(&sale.ctx.sale_id, &format!("coupon-{i}"));
+                let meta = EventMeta {
+                    event_id: &event_id,
+                    terminal_id: &sale.ctx.terminal_id,
+                    at: &at,
+                };
+                let coupon_id = format!("{}-{}", c.campaign_id, c.serial);
+                let payload = serde_json::json!({
+                    "coupon_id": coupon_id,
+                    "sale_id": sale.ctx.sale_id,
+                    "receipt_no": sale.ctx.receipt_no,
+                    "amount": c.amount.to_string(),
+                    "campaign_id": c.campaign_id,
+                    "serial": c.serial,
+                    "member_id": c.member_id,
+                    "offline": c.offline,
+                    "code": c.code,
+                });
+                append(
+                    &tx,
+                    &meta,
+                    EventKind::CouponRedemption,
+                    &coupon_id,
+                    &payload,
+                )?;
+            }
         }
         if let Some(cart_id) = cart_id {
             tx.execute("DELETE FROM carts WHERE cart_id = ?1", [cart_id])?;
@@ -274,7 +305,7 @@ impl Store {
             && p > 0
         {
             let e = PointEvent {
-                event_id: format!("{}-void-points", sale.ctx.sale_id),
+                event_id: derived_event_id(&sale.ctx.sale_id, "void-points"),
                 member_id: member_id.clone(),
                 terminal_id: terminal_id.to_string(),
                 kind: PointKind::Adjust,

@@ -1,0 +1,124 @@
+//! One single-use coupon redeemed offline on two tills: each till accepts it (it cannot know
+//! about the other), both redemptions reach HQ as their own events, and HQ reports the double
+//! redemption with both sales — the first by hybrid logical clock keeps it. Member sign-ups and
+//! point events from the tills are accepted by HQ too (nothing quarantined).
+
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use tillstone_cloud::{Config, SqliteStorage, Storage};
+use tillstone_core::coupon::sign;
+use tillstone_core::tender::TenderKind;
+use tillstone_sync::{StoreId, TenantId};
+use tillstone_sync_client::{HttpTransport, SyncClient, SyncConfig, sync_state};
+use tillstone_terminal::app::{Session, Terminal};
+use tillstone_terminal::setup::demo_issuer;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn redeem(t: &Terminal, s: &Session, code: &str, member: Option<&str>) -> String {
+    let sku: String = t
+        .store()
+        .connection()
+        .query_row(
+            "SELECT sku FROM product WHERE category = '粮油' AND unit = 'piece' AND price_minor >= 2000
+             ORDER BY sku LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a product");
+    let cart = t.new_cart(s).expect("cart");
+    t.add_sku(s, &cart.cart_id, &sku, Decimal::from(3))
+        .expect("add");
+    if let Some(m) = member {
+        t.set_member(s, &cart.cart_id, Some(m)).expect("member");
+    }
+    t.add_coupon(s, &cart.cart_id, code)
+        .expect("offline: the till accepts it");
+    t.add_tender(s, &cart.cart_id, TenderKind::Card, None, Some("C".into()))
+        .expect("pay");
+    t.complete(s, &cart.cart_id)
+        .expect("complete")
+        .sale
+        .ctx
+        .sale_id
+}
+
+#[test]
+fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
+    let hub = tempfile::tempdir().expect("tempdir");
+    let db = hub.path().join("hq.db");
+    let admin = SqliteStorage::open(&db).expect("hub db");
+    let tenant: TenantId = admin.create_tenant("天石").expect("tenant");
+    let store_id = StoreId::new("HZ001").expect("store id");
+    admin
+        .create_store(&tenant, &store_id, "杭州旗舰店")
+        .expect("store");
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&db).expect("hub db"));
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            addr_tx
+                .send(listener.local_addr().expect("addr"))
+                .expect("send");
+            tillstone_cloud::serve(listener, storage, Config::default(), async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+    });
+    let url = format!("http://{}", addr_rx.recv().expect("address"));
+
+    let code = sign(1001, 4242, None, &demo_issuer())
+        .expect("sign")
+        .encode();
+    let mut sales = Vec::new();
+    let mut tills = Vec::new();
+    for i in 0..2 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        tillstone_tests::init_demo(dir.path()).expect("demo");
+        let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
+        let member = (i == 0).then(|| {
+            t.sign_up(&s, "13700009999", "林", true)
+                .expect("sign up")
+                .member_id
+        });
+        sales.push(redeem(&t, &s, &code, member.as_deref()));
+        let client = SyncClient::new(
+            HttpTransport::new(url.clone()).expect("transport"),
+            SyncConfig::default(),
+        );
+        let enrollment = admin
+            .create_enrollment_code(&tenant, &store_id, now_ms(), now_ms() + 600_000)
+            .expect("code");
+        client.enroll(&t.store(), &enrollment).expect("enroll");
+        tills.push((dir, t, client));
+    }
+    for (_, t, client) in &tills {
+        client.sync_once(|| t.store()).expect("sync");
+        let state = sync_state(&t.store()).expect("state");
+        assert_eq!((state.pending, state.quarantined), (0, 0), "{state:?}");
+    }
+    let report = admin.double_redemptions(&tenant).expect("report");
+    assert_eq!(report.len(), 1, "{report:?}");
+    let o = &report[0];
+    assert_eq!(o.winner.coupon_id, "1001-4242");
+    assert_eq!(o.losers.len(), 1);
+    let mut both = vec![o.winner.sale_id.clone(), o.losers[0].sale_id.clone()];
+    both.sort();
+    sales.sort();
+    assert_eq!(both, sales, "HQ names both sales");
+    assert_eq!(o.winner.amount, Decimal::from(5));
+    let _ = stop_tx.send(());
+    server.join().expect("server");
+}
