@@ -358,6 +358,7 @@ pub fn router(terminal: Arc<Terminal>) -> Router {
         .route("/sales/{receipt}/print", post(reprint))
         .route("/sales/{receipt}/preview.png", get(preview_png))
         .route("/printer", get(printer))
+        .route("/sync", get(sync_state).post(sync_now))
         .route("/scale", get(scale))
         .route("/barcode", get(parse_barcode))
         .route("/scanner/next", get(next_scan))
@@ -848,6 +849,18 @@ async fn next_scan(
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| {
         t.next_scan(&s, std::time::Duration::from_millis(q.timeout_ms))
+    })
+    .await
+}
+
+async fn sync_state(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.sync_state_for(&s)).await
+}
+
+async fn sync_now(State(t): State<AppState>, Auth(s): Auth) -> Result<Json<Value>, AppError> {
+    run(t, move |t| {
+        t.sync_state_for(&s)?;
+        t.sync_now()
     })
     .await
 }

@@ -353,6 +353,10 @@ impl Terminal {
             .transpose()
     }
 
+    pub(crate) fn require_action(&self, s: &Session, action: Action) -> AppResult<()> {
+        self.require(s, action)
+    }
+
     fn require(&self, s: &Session, action: Action) -> AppResult<()> {
         authorize(&s.user, None, action, "")?;
         Ok(())

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod pin;
 pub mod receipt_doc;
 pub mod setup;
+pub mod sync;
 
 pub use app::Terminal;
 pub use error::{AppError, AppResult, ErrorKind};
@@ -41,6 +42,9 @@ pub async fn serve_with_ui(
 ) -> anyhow::Result<()> {
     if terminal.start_devices() {
         tracing::info!("receipt printer worker started");
+    }
+    if terminal.start_sync() {
+        tracing::info!("sync with HQ started");
     }
     let app = api::router_with_ui(terminal, ui.as_deref());
     axum::serve(listener, app)

@@ -72,6 +72,11 @@ enum Cmd {
         #[command(subcommand)]
         what: CouponsCmd,
     },
+    /// Sync with HQ (tillstone-cloud).
+    Sync {
+        #[command(subcommand)]
+        what: SyncCmd,
+    },
     /// The hash-chained journal.
     Journal {
         #[command(subcommand)]
@@ -154,6 +159,29 @@ enum CouponsCmd {
     /// Verify a coupon code offline and show its campaign, or why it is refused.
     Check {
         code: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyncCmd {
+    /// Enroll this terminal with HQ using a one-time code from HQ's admin.
+    Enroll {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Push the outbox and pull HQ's changes now.
+    Now {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Pending and quarantined events, last success, last error.
+    Status {
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
@@ -275,6 +303,21 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let n = t.set_coupon_config(&console(), keys, campaigns)?;
             println!("{n} coupon campaigns in force");
             Ok(0)
+        }
+        Cmd::Sync { what } => {
+            let (view, exit) = match what {
+                SyncCmd::Enroll { url, code, data } => {
+                    (Terminal::open(&data)?.enroll(&url, &code)?, 0)
+                }
+                SyncCmd::Now { data } => {
+                    let v = Terminal::open(&data)?.sync_now()?;
+                    let exit = i32::from(v.state.last_error.is_some() && v.state.pending > 0);
+                    (v, exit)
+                }
+                SyncCmd::Status { data } => (Terminal::open(&data)?.sync_view()?, 0),
+            };
+            println!("{}", serde_json::to_string_pretty(&view)?);
+            Ok(exit)
         }
         Cmd::Members {
             what: MembersCmd::Search { query, data, json },

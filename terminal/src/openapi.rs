@@ -289,6 +289,14 @@ pub const ROUTES: &[(&str, &str, &str, bool, Option<&str>)] = &[
     ),
     (
         "get",
+        "/sync",
+        "Sync with HQ: pending events, quarantined, last success, last error",
+        true,
+        None,
+    ),
+    ("post", "/sync", "Sync with HQ now", true, None),
+    (
+        "get",
         "/scale",
         "One reading of the scale: stable kg, motion, over capacity or under zero",
         true,

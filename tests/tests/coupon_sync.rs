@@ -101,11 +101,23 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
         let enrollment = admin
             .create_enrollment_code(&tenant, &store_id, now_ms(), now_ms() + 600_000)
             .expect("code");
-        client.enroll(&t.store(), &enrollment).expect("enroll");
+        if i == 0 {
+            client.enroll(&t.store(), &enrollment).expect("enroll");
+        } else {
+            // The terminal's own enrollment (what `tillstone sync enroll` does).
+            let view = t.enroll(&url, &enrollment).expect("enroll");
+            assert_eq!(view.url.as_deref(), Some(url.as_str()));
+            assert!(view.state.enrolled && view.state.pending > 0);
+        }
         tills.push((dir, t, client));
     }
-    for (_, t, client) in &tills {
-        client.sync_once(|| t.store()).expect("sync");
+    for (i, (_, t, client)) in tills.iter().enumerate() {
+        if i == 0 {
+            client.sync_once(|| t.store()).expect("sync");
+        } else {
+            let view = t.sync_now().expect("sync now");
+            assert!(view.state.last_success_at.is_some(), "{view:?}");
+        }
         let state = sync_state(&t.store()).expect("state");
         assert_eq!((state.pending, state.quarantined), (0, 0), "{state:?}");
     }
