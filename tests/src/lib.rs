@@ -1,5 +1,7 @@
 //! Helpers shared by the end-to-end tests, the crash writer and the benchmarks.
 
+pub mod bench;
+
 use std::path::Path;
 use tillstone_terminal::app::{Session, Terminal};
 use tillstone_terminal::setup::{InitOptions, init};
