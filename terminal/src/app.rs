@@ -1492,11 +1492,8 @@ impl Terminal {
     /// Queue the receipt of a committed document (the document is durable already: a printer
     /// problem never undoes a sale) and open the drawer when cash moved.
     fn after_commit(&self, receipt: &Receipt, job_id: &str) {
-        let mut doc = receipt_doc(receipt, &self.settings, self.settings.language);
-        doc.logo_png = self.devices.logo();
-        if let Err(e) = self.devices.print(job_id, doc, &now().to_rfc3339()) {
-            tracing::error!(error = %e, receipt = %receipt.sale.ctx.receipt_no, "receipt not queued; reprint it");
-        }
+        // The drawer first: the cashier gives change while the receipt prints (and a drawer
+        // kick does not wait for paper).
         if receipt
             .sale
             .tenders
@@ -1504,6 +1501,11 @@ impl Terminal {
             .any(|t| t.kind == TenderKind::Cash && !t.applied.is_zero())
         {
             self.devices.kick_drawer();
+        }
+        let mut doc = receipt_doc(receipt, &self.settings, self.settings.language);
+        doc.logo_png = self.devices.logo();
+        if let Err(e) = self.devices.print(job_id, doc, &now().to_rfc3339()) {
+            tracing::error!(error = %e, receipt = %receipt.sale.ctx.receipt_no, "receipt not queued; reprint it");
         }
     }
 

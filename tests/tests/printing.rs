@@ -77,6 +77,22 @@ fn receipts_print_once_through_paper_out() {
     wait("the first receipt", || {
         count(&printer.panel().received, first.as_bytes()) > 0
     });
+    // The drawer opens for cash, before the receipt prints.
+    wait("the drawer kick", || {
+        count(&printer.panel().received, &[0x1b, b'p']) > 0
+    });
+    {
+        let p = printer.panel();
+        let kick = p.received.windows(2).position(|w| w == [0x1b, b'p']);
+        let receipt = p
+            .received
+            .windows(first.len())
+            .position(|w| w == first.as_bytes());
+        assert!(
+            kick < receipt,
+            "drawer before receipt: {kick:?} vs {receipt:?}"
+        );
+    }
     let per_receipt = {
         let p = printer.panel();
         assert!(
