@@ -31,6 +31,7 @@ fmt:
 ## Benchmarks (release): scan on a 1M-product catalog, durable commit, Z report; prints a table.
 bench:
 	$(CARGO) bench -p tillstone-tests --bench till --bench members
+	$(CARGO) bench -p tillstone-cloud --bench catchup
 
 build:
 	$(CARGO) build --workspace --release

@@ -32,6 +32,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::str::FromStr;
 use tillstone_sync::state::effect_of;
 use tillstone_sync::{
@@ -147,6 +148,8 @@ const RETRIES: usize = 8;
 enum Fail {
     Pg(postgres::Error),
     Storage(StorageError),
+    /// A push batch lost an insert race decided in memory: run the transaction again.
+    Retry,
 }
 
 impl From<postgres::Error> for Fail {
@@ -166,6 +169,9 @@ impl From<Fail> for StorageError {
         match f {
             Fail::Pg(e) => pg(e),
             Fail::Storage(e) => e,
+            Fail::Retry => StorageError::Backend(
+                "a push batch kept losing insert races with concurrent pushes".into(),
+            ),
         }
     }
 }
@@ -185,7 +191,8 @@ fn pg(e: postgres::Error) -> StorageError {
 }
 
 fn retryable(f: &Fail) -> bool {
-    matches!(f, Fail::Pg(e) if e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+    matches!(f, Fail::Retry)
+        || matches!(f, Fail::Pg(e) if e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
         || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED))
 }
 
@@ -398,6 +405,202 @@ fn already_stored(
         )));
     }
     Ok(None)
+}
+
+/// What a push batch's transaction knows about stored events, fetched once for the whole batch
+/// under the terminal's row lock and kept up to date with the events it accepts.
+struct Known {
+    /// Event id → (tenant, store, envelope), for the batch's event ids.
+    ids: HashMap<String, (String, String, String)>,
+    /// Seq of the batch's terminal → event id, for the batch's seqs.
+    seqs: HashMap<i64, String>,
+    /// Whether the terminal has events in another tenant or store.
+    elsewhere: bool,
+}
+
+impl Known {
+    fn fetch(tx: &mut Transaction<'_>, who: &Principal, batch: &PushBatch) -> Result<Known, Fail> {
+        let ids: Vec<&str> = batch.events.iter().map(|e| e.event_id.as_str()).collect();
+        let seqs: Vec<i64> = batch
+            .events
+            .iter()
+            .filter(|e| e.terminal_id == who.terminal)
+            .filter_map(|e| i64::try_from(e.seq).ok())
+            .collect();
+        let mut known = Known {
+            ids: HashMap::new(),
+            seqs: HashMap::new(),
+            elsewhere: false,
+        };
+        if ids.is_empty() {
+            return Ok(known);
+        }
+        for row in tx.query(
+            "SELECT event_id, tenant_id, store_id, envelope FROM events
+             WHERE event_id = ANY($1)",
+            &[&ids],
+        )? {
+            known
+                .ids
+                .insert(row.get(0), (row.get(1), row.get(2), row.get(3)));
+        }
+        for row in tx.query(
+            "SELECT seq, event_id FROM events WHERE terminal_id = $1 AND seq = ANY($2)",
+            &[&who.terminal.as_str(), &seqs],
+        )? {
+            known.seqs.insert(row.get(0), row.get(1));
+        }
+        // All events of a terminal have one tenant and store: they are only inserted under the
+        // terminal's row lock, after this check. So its first event tells (an index probe, where
+        // looking for any other store would read every event of the terminal).
+        known.elsewhere = tx
+            .query_opt(
+                "SELECT tenant_id, store_id FROM events WHERE terminal_id = $1
+                 ORDER BY seq LIMIT 1",
+                &[&who.terminal.as_str()],
+            )?
+            .is_some_and(|row| {
+                row.get::<_, &str>(0) != who.tenant.as_str()
+                    || row.get::<_, &str>(1) != who.store.as_str()
+            });
+        Ok(known)
+    }
+
+    fn stored(&mut self, who: &Principal, event: &Event, seq: i64, envelope: String) {
+        self.ids.insert(
+            event.event_id.clone(),
+            (who.tenant.to_string(), who.store.to_string(), envelope),
+        );
+        self.seqs.insert(seq, event.event_id.clone());
+    }
+}
+
+/// Accepted events without derived state, inserted together by [`Pending::flush`].
+#[derive(Default)]
+struct Pending {
+    ids: Vec<String>,
+    seqs: Vec<i64>,
+    walls: Vec<i64>,
+    counters: Vec<i64>,
+    kinds: Vec<&'static str>,
+    envelopes: Vec<String>,
+}
+
+impl Pending {
+    /// Insert the pending events in one statement. Under the terminal's lock only another
+    /// terminal's push of the same event id can have won a row meanwhile: then the in-memory
+    /// answers may be wrong, and the whole transaction is run again (it will see that row).
+    fn flush(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        who: &Principal,
+        now: Millis,
+    ) -> Result<(), Fail> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let inserted = tx.execute(
+            "INSERT INTO events (event_id, tenant_id, store_id, terminal_id, seq, hlc_wall_ms,
+             hlc_counter, kind, envelope, received_ms)
+             SELECT e, $2, $3, $4, s, w, c, k, env, $10
+             FROM UNNEST($1::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[],
+                         $9::text[]) AS u(e, s, w, c, k, env)
+             ON CONFLICT DO NOTHING",
+            &[
+                &self.ids,
+                &who.tenant.as_str(),
+                &who.store.as_str(),
+                &who.terminal.as_str(),
+                &self.seqs,
+                &self.walls,
+                &self.counters,
+                &self.kinds,
+                &self.envelopes,
+                &to_i64("time", now)?,
+            ],
+        )?;
+        if inserted as usize != self.ids.len() {
+            return Err(Fail::Retry);
+        }
+        *self = Pending::default();
+        Ok(())
+    }
+}
+
+/// Receive one event from what the transaction knows, without a statement: the rules of
+/// [`receive`]. `None`: the event has derived state, receive it with [`receive`] (after a
+/// flush). An accepted event is queued in `pending`.
+fn receive_known(
+    known: &mut Known,
+    pending: &mut Pending,
+    who: &Principal,
+    event: &Event,
+) -> Result<Option<Receipt>, Fail> {
+    if event.terminal_id != who.terminal {
+        return Ok(Some(reject(
+            RejectReason::WrongTerminal,
+            format!(
+                "the event is from terminal {}, the batch from {}",
+                event.terminal_id, who.terminal
+            ),
+        )));
+    }
+    if let Err(e) = event.validate() {
+        return Ok(Some(reject(RejectReason::Invalid, e.to_string())));
+    }
+    let (Ok(seq), Ok(wall)) = (i64::try_from(event.seq), i64::try_from(event.hlc.wall_ms)) else {
+        return Ok(Some(reject(
+            RejectReason::Invalid,
+            "seq or hlc.wall_ms is beyond 2^63-1",
+        )));
+    };
+    if let Some((t, s, envelope)) = known.ids.get(&event.event_id) {
+        let same = t == who.tenant.as_str()
+            && s == who.store.as_str()
+            && serde_json::from_str::<Event>(envelope).is_ok_and(|e| e == *event);
+        return Ok(Some(if same {
+            Receipt::Duplicate
+        } else {
+            reject(
+                RejectReason::IdConflict,
+                format!(
+                    "event {} is already recorded with different content",
+                    event.event_id
+                ),
+            )
+        }));
+    }
+    if let Some(other) = known.seqs.get(&seq) {
+        return Ok(Some(reject(
+            RejectReason::SeqConflict,
+            format!(
+                "seq {} of terminal {} is already event {other}",
+                event.seq, event.terminal_id
+            ),
+        )));
+    }
+    if known.elsewhere {
+        return Ok(Some(reject(
+            RejectReason::TerminalMoved,
+            format!("terminal {} belongs to another store", event.terminal_id),
+        )));
+    }
+    match effect_of(event) {
+        Err(detail) => Ok(Some(reject(RejectReason::InvalidPayload, detail))),
+        Ok(Effect::None) => {
+            let envelope =
+                serde_json::to_string(event).map_err(|e| StorageError::Backend(e.to_string()))?;
+            known.stored(who, event, seq, envelope.clone());
+            pending.ids.push(event.event_id.clone());
+            pending.seqs.push(seq);
+            pending.walls.push(wall);
+            pending.counters.push(i64::from(event.hlc.counter));
+            pending.kinds.push(event.kind.as_str());
+            pending.envelopes.push(envelope);
+            Ok(Some(Receipt::Accepted))
+        }
+        Ok(_) => Ok(None),
+    }
 }
 
 /// Receive one event inside the push transaction (the rules of `Replica::receive`).
@@ -789,9 +992,26 @@ impl Storage for PostgresStorage {
             };
             let mut through: i64 = locked.get(0);
             let mut any_accepted = false;
+            // Duplicates and conflicts are looked up once for the whole batch; events without
+            // derived state are answered in memory and inserted together.
+            let mut known = Known::fetch(tx, who, batch)?;
+            let mut pending = Pending::default();
             for event in &batch.events {
                 let id = event.event_id.clone();
-                match receive(tx, who, event, now)? {
+                let receipt = match receive_known(&mut known, &mut pending, who, event)? {
+                    Some(receipt) => receipt,
+                    None => {
+                        pending.flush(tx, who, now)?;
+                        let receipt = receive(tx, who, event, now)?;
+                        if matches!(receipt, Receipt::Accepted) {
+                            let envelope = serde_json::to_string(event)
+                                .map_err(|e| StorageError::Backend(e.to_string()))?;
+                            known.stored(who, event, event.seq as i64, envelope);
+                        }
+                        receipt
+                    }
+                };
+                match receipt {
                     Receipt::Accepted => {
                         any_accepted = true;
                         ack.accepted.push(id)
@@ -804,14 +1024,28 @@ impl Storage for PostgresStorage {
                     }),
                 }
             }
+            pending.flush(tx, who, now)?;
             if any_accepted {
-                let stmt =
-                    tx.prepare("SELECT 1 FROM events WHERE terminal_id = $1 AND seq = $2")?;
-                while tx
-                    .query_opt(&stmt, &[&who.terminal.as_str(), &(through + 1)])?
-                    .is_some()
-                {
-                    through += 1;
+                // Advance over the stored seqs that follow, a page at a time.
+                const PAGE: i64 = 1000;
+                let stmt = tx.prepare(
+                    "SELECT seq FROM events WHERE terminal_id = $1 AND seq > $2
+                     ORDER BY seq LIMIT $3",
+                )?;
+                loop {
+                    let rows = tx.query(&stmt, &[&who.terminal.as_str(), &through, &PAGE])?;
+                    let page = rows.len();
+                    let mut advanced = 0;
+                    for row in rows {
+                        if row.get::<_, i64>(0) != through + 1 {
+                            break;
+                        }
+                        through += 1;
+                        advanced += 1;
+                    }
+                    if advanced < page || (page as i64) < PAGE {
+                        break;
+                    }
                 }
                 tx.execute(
                     "UPDATE terminals SET contiguous_through = $2 WHERE terminal_id = $1",
