@@ -27,6 +27,7 @@ pub enum EventKind {
     MemberSignUp,
     MemberPoints,
     CouponRedemption,
+    StockMovement,
 }
 
 impl EventKind {
@@ -43,6 +44,7 @@ impl EventKind {
             EventKind::MemberSignUp => "member_sign_up",
             EventKind::MemberPoints => "member_points",
             EventKind::CouponRedemption => "coupon_redemption",
+            EventKind::StockMovement => "stock_movement",
         }
     }
 }

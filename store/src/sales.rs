@@ -4,15 +4,56 @@ use crate::db::{Result, Store, StoreError};
 use crate::journal::{EventKind, EventMeta, append, derived_event_id};
 use rusqlite::{Connection, OptionalExtension, params};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use tillstone_core::cart::PricedLine;
+use tillstone_core::catalog::Unit;
 use tillstone_core::money::{from_minor, to_minor};
 use tillstone_core::points::{PointEvent, PointKind};
 use tillstone_core::report::{Aggregates, Bucket, TaxRow, TenderRow, local_hour, normalize};
 use tillstone_core::sale::{Sale, SaleKind};
 use tillstone_core::settings::StoreSettings;
 use tillstone_core::tender::TenderKind;
+
+/// A line's quantity in the stock counters' base unit: pieces, or grams for weighed items.
+fn base_units(l: &PricedLine) -> i64 {
+    let base = match l.line.unit {
+        Unit::Piece => l.line.qty,
+        Unit::Kg => l.line.qty * Decimal::ONE_THOUSAND,
+    };
+    base.trunc().to_i64().unwrap_or(0)
+}
+
+/// Journal the stock movement of a document's line (its id derived from the document's and
+/// `purpose`, so it is the same whenever it is derived). Nothing for a zero movement.
+fn stock_event(
+    tx: &rusqlite::Transaction<'_>,
+    sale: &Sale,
+    l: &PricedLine,
+    delta: i64,
+    purpose: &str,
+    at: &str,
+) -> Result<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let event_id = derived_event_id(&sale.ctx.sale_id, &format!("{purpose}-{}", l.line.line_id));
+    let meta = EventMeta {
+        event_id: &event_id,
+        terminal_id: &sale.ctx.terminal_id,
+        at,
+    };
+    let payload = serde_json::json!({
+        "sku": l.line.sku,
+        "delta": delta,
+        "sale_id": sale.ctx.sale_id,
+        "line_id": l.line.line_id,
+    });
+    append(tx, &meta, EventKind::StockMovement, &l.line.sku, &payload)?;
+    Ok(())
+}
 
 /// The record of a post-void, journaled with the voided sale's id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -154,6 +195,16 @@ impl Store {
                 at: &at,
             };
             append(&tx, &meta, EventKind::MemberPoints, &e.member_id, e)?;
+        }
+        // Stock moves with every line (out for a sale, back in for a return): one synced event
+        // per line, in the base unit (pieces, or grams for weighed items), so HQ's stock
+        // counters per store and SKU converge.
+        for l in &sale.lines {
+            let delta = match sale.kind {
+                SaleKind::Sale => -base_units(l),
+                SaleKind::Return => base_units(l),
+            };
+            stock_event(&tx, sale, l, delta, "stock", &at)?;
         }
         // Each coupon redeemed is its own synced event, so HQ can see one single-use coupon
         // redeemed offline on two tills (the first by HLC wins; the other is reported).
@@ -300,6 +351,10 @@ impl Store {
         )?;
         let sale: Sale = serde_json::from_str(&doc)?;
         crate::coupons::restore_coupons(&tx, &sale, &void.sale_id, true)?;
+        // The voided sale's goods are back on the shelf.
+        for l in &sale.lines {
+            stock_event(&tx, &sale, l, base_units(l), "void-stock", &void.at)?;
+        }
         // The points the voided sale earned go back.
         if let (Some(member_id), p) = (&sale.member_id, sale.member_points)
             && p > 0

@@ -269,24 +269,46 @@ fn journal_verification_finds_the_first_broken_link() {
     }
     let ok = f.store.verify_journal().expect("verify");
     assert!(ok.ok());
-    assert_eq!(ok.entries, 6, "shift open + 5 sales");
     let c = f.store.connection();
+    let count = |kind: &str| -> i64 {
+        c.query_row(
+            "SELECT COUNT(*) FROM journal WHERE kind = ?1",
+            [kind],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    assert_eq!((count("shift_open"), count("sale")), (1, 5));
+    assert_eq!(
+        ok.entries as i64,
+        6 + count("stock_movement"),
+        "shift open, 5 sales, their stock"
+    );
+    // The second sale's entry and a later one.
+    let sales: Vec<i64> = c
+        .prepare("SELECT seq FROM journal WHERE kind = 'sale' ORDER BY seq")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("seqs");
+    let (target, later) = (sales[1], sales[3]);
     c.execute_batch("DROP TRIGGER journal_no_update; DROP TRIGGER journal_no_delete;")
         .expect("drop triggers");
-    // Alter the content of entry 3: it no longer matches its hash.
+    // Alter the content of the second sale's entry: it no longer matches its hash.
     c.execute(
-        "UPDATE journal SET payload = replace(payload, '\"total\"', '\"totaL\"') WHERE seq = 3",
-        [],
+        "UPDATE journal SET payload = replace(payload, '\"total\"', '\"totaL\"') WHERE seq = ?1",
+        [target],
     )
     .expect("tamper");
     let r = f.store.verify_journal().expect("verify");
     let b = r.first_broken.expect("broken");
-    assert_eq!((b.seq, r.entries), (3, 2));
+    assert_eq!((b.seq, r.entries as i64), (target, target - 1));
     assert!(b.reason.contains("altered"), "{}", b.reason);
-    // Remove entry 5 as well: the earliest problem is still reported first.
-    c.execute("DELETE FROM outbox WHERE seq = 5", [])
+    // Remove a later entry as well: the earliest problem is still reported first.
+    c.execute("DELETE FROM outbox WHERE seq = ?1", [later])
         .expect("outbox");
-    c.execute("DELETE FROM journal WHERE seq = 5", [])
+    c.execute("DELETE FROM journal WHERE seq = ?1", [later])
         .expect("delete");
     assert_eq!(
         f.store
@@ -294,7 +316,7 @@ fn journal_verification_finds_the_first_broken_link() {
             .expect("verify")
             .first_broken
             .map(|b| b.seq),
-        Some(3)
+        Some(target)
     );
 }
 

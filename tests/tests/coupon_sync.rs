@@ -20,7 +20,7 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn redeem(t: &Terminal, s: &Session, code: &str, member: Option<&str>) -> String {
+fn redeem(t: &Terminal, s: &Session, code: &str, member: Option<&str>) -> (String, String) {
     let sku: String = t
         .store()
         .connection()
@@ -41,11 +41,13 @@ fn redeem(t: &Terminal, s: &Session, code: &str, member: Option<&str>) -> String
         .expect("offline: the till accepts it");
     t.add_tender(s, &cart.cart_id, TenderKind::Card, None, Some("C".into()))
         .expect("pay");
-    t.complete(s, &cart.cart_id)
+    let sale_id = t
+        .complete(s, &cart.cart_id)
         .expect("complete")
         .sale
         .ctx
-        .sale_id
+        .sale_id;
+    (sale_id, sku)
 }
 
 #[test]
@@ -83,6 +85,7 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
         .expect("sign")
         .encode();
     let mut sales = Vec::new();
+    let mut skus = Vec::new();
     let mut tills = Vec::new();
     for i in 0..2 {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -93,7 +96,9 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
                 .expect("sign up")
                 .member_id
         });
-        sales.push(redeem(&t, &s, &code, member.as_deref()));
+        let (sale_id, sku) = redeem(&t, &s, &code, member.as_deref());
+        sales.push(sale_id);
+        skus.push(sku);
         let client = SyncClient::new(
             HttpTransport::new(url.clone()).expect("transport"),
             SyncConfig::default(),
@@ -131,6 +136,12 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
     sales.sort();
     assert_eq!(both, sales, "HQ names both sales");
     assert_eq!(o.winner.amount, Decimal::from(5));
+    // Stock is a counter per store and SKU with one actor per till: 3 sold on each.
+    assert_eq!(skus[0], skus[1]);
+    assert_eq!(
+        admin.stock(&tenant, &store_id, &skus[0]).expect("stock"),
+        -6
+    );
     let _ = stop_tx.send(());
     server.join().expect("server");
 }
