@@ -72,6 +72,11 @@ enum Cmd {
         #[command(subcommand)]
         what: CouponsCmd,
     },
+    /// Receipts.
+    Receipt {
+        #[command(subcommand)]
+        what: ReceiptCmd,
+    },
     /// Sync with HQ (tillstone-cloud).
     Sync {
         #[command(subcommand)]
@@ -161,6 +166,25 @@ enum CouponsCmd {
         code: String,
         #[arg(long, default_value = "data")]
         data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReceiptCmd {
+    /// Render a receipt to PNG exactly as it prints (for installers and support).
+    Preview {
+        /// Receipt number or scanned receipt barcode.
+        receipt: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// mm58 or mm80 (default: the configured printer's paper).
+        #[arg(long)]
+        paper: Option<String>,
+        /// zh or en (default: the store's language).
+        #[arg(long)]
+        lang: Option<String>,
     },
 }
 
@@ -302,6 +326,38 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let t = Terminal::open(&data)?;
             let n = t.set_coupon_config(&console(), keys, campaigns)?;
             println!("{n} coupon campaigns in force");
+            Ok(0)
+        }
+        Cmd::Receipt {
+            what:
+                ReceiptCmd::Preview {
+                    receipt,
+                    out,
+                    data,
+                    paper,
+                    lang,
+                },
+        } => {
+            let paper = match paper.as_deref() {
+                None => None,
+                Some("mm58") | Some("58") | Some("58mm") => {
+                    Some(tillstone_devices::receipt::Paper::Mm58)
+                }
+                Some("mm80") | Some("80") | Some("80mm") => {
+                    Some(tillstone_devices::receipt::Paper::Mm80)
+                }
+                Some(other) => anyhow::bail!("--paper {other:?}: use mm58 or mm80"),
+            };
+            let lang = match lang.as_deref() {
+                None => None,
+                Some("zh") => Some(tillstone_core::settings::Language::Zh),
+                Some("en") => Some(tillstone_core::settings::Language::En),
+                Some(other) => anyhow::bail!("--lang {other:?}: use zh or en"),
+            };
+            let t = Terminal::open(&data)?;
+            let png = t.receipt_png(&console(), &receipt, paper, lang)?;
+            std::fs::write(&out, png).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("receipt {receipt} drawn to {}", out.display());
             Ok(0)
         }
         Cmd::Sync { what } => {

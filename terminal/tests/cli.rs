@@ -202,3 +202,65 @@ fn members_coupons_and_promotions_from_the_command_line() {
         text(&o)
     );
 }
+
+#[test]
+fn receipt_preview_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = data(dir.path());
+    assert!(
+        tillstone(&["init", "--data", &d, "--demo"])
+            .status
+            .success()
+    );
+    let receipt_no = {
+        let t = tillstone_terminal::Terminal::open(Path::new(&d)).expect("open");
+        let s = t.login("1001", "1111").expect("login");
+        t.open_shift(&s, rust_decimal::Decimal::from(100))
+            .expect("shift");
+        let cart = t.new_cart(&s).expect("cart");
+        let sku = t.search_products("牛奶", 1).expect("search")[0].sku.clone();
+        t.add_sku(&s, &cart.cart_id, &sku, rust_decimal::Decimal::ONE)
+            .expect("add");
+        t.add_tender(
+            &s,
+            &cart.cart_id,
+            tillstone_core::tender::TenderKind::Cash,
+            None,
+            None,
+        )
+        .expect("cash");
+        t.complete(&s, &cart.cart_id)
+            .expect("complete")
+            .sale
+            .ctx
+            .receipt_no
+    };
+    let out = dir.path().join("r.png");
+    let o = tillstone(&[
+        "receipt",
+        "preview",
+        &receipt_no,
+        "--out",
+        out.to_str().expect("utf8"),
+        "--data",
+        &d,
+        "--paper",
+        "mm58",
+        "--lang",
+        "en",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let png = std::fs::read(&out).expect("png");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let o = tillstone(&[
+        "receipt",
+        "preview",
+        "NOPE-1",
+        "--out",
+        "/tmp/x.png",
+        "--data",
+        &d,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("no receipt NOPE-1"), "{}", text(&o));
+}
