@@ -1383,13 +1383,10 @@ impl Terminal {
         sale.member_points = self.points_earned(&store, &sale)?;
         store.commit_sale(&sale, &self.settings, &new_id(), Some(cart_id), None, None)?;
         tracing::info!(receipt = %sale.ctx.receipt_no, total = %sale.totals.total, "sale committed");
-        let job_id = sale.ctx.sale_id.clone();
         let paid: Decimal = sale.tenders.iter().map(|t| t.amount).sum();
         let change = sale.change;
-        let receipt = self.receipt(&store, sale)?;
-        drop(store);
+        let receipt = self.finish_document(store, sale)?;
         self.devices.show_change(paid, change);
-        self.after_commit(&receipt, &job_id);
         Ok(receipt)
     }
 
@@ -1487,6 +1484,16 @@ impl Terminal {
     pub fn printer(&self, s: &Session) -> AppResult<PrinterView> {
         self.require(s, Action::Sell)?;
         Ok(self.devices.view())
+    }
+
+    /// After a document is committed: its receipt, the store released, then the devices
+    /// (drawer, printer) — never while holding the store.
+    fn finish_document(&self, store: MutexGuard<'_, Store>, doc: Sale) -> AppResult<Receipt> {
+        let job_id = doc.ctx.sale_id.clone();
+        let receipt = self.receipt(&store, doc)?;
+        drop(store);
+        self.after_commit(&receipt, &job_id);
+        Ok(receipt)
     }
 
     /// Queue the receipt of a committed document (the document is durable already: a printer
@@ -1630,11 +1637,7 @@ impl Terminal {
             completes.then_some(&original),
         )?;
         tracing::info!(receipt = %doc.ctx.receipt_no, original = %receipt_no, total = %doc.totals.total, "return committed");
-        let job_id = doc.ctx.sale_id.clone();
-        let receipt = self.receipt(&store, doc)?;
-        drop(store);
-        self.after_commit(&receipt, &job_id);
-        Ok(receipt)
+        self.finish_document(store, doc)
     }
 
     /// Return items without a receipt, at today's prices, with a manager's approval.
@@ -1683,11 +1686,7 @@ impl Terminal {
         let ctx = self.doc_context(&store, s, &shift)?;
         let doc = build_unreceipted_return(&cart, refund, &self.settings, ctx)?;
         store.commit_sale(&doc, &self.settings, &new_id(), None, request_id, None)?;
-        let job_id = doc.ctx.sale_id.clone();
-        let receipt = self.receipt(&store, doc)?;
-        drop(store);
-        self.after_commit(&receipt, &job_id);
-        Ok(receipt)
+        self.finish_document(store, doc)
     }
 
     /// Post-void a completed sale of the current shift (manager).
