@@ -22,7 +22,9 @@ use tillstone_core::member::Member;
 use tillstone_core::points::member_qr;
 use tillstone_fixtures::SplitMix64;
 use tillstone_store::Store;
-use tillstone_tests::bench::{Row, Stats, Table, Verdict, fmt_duration, prewarm, ratio, thousands};
+use tillstone_tests::bench::{
+    Row, Stats, Table, Verdict, bench_data_dir, fmt_duration, prewarm, ratio, thousands,
+};
 
 const DEFAULT_MEMBERS: u64 = 1_000_000;
 const MEMBERS_ENV: &str = "TILLSTONE_BENCH_MEMBERS";
@@ -100,26 +102,7 @@ fn main() -> anyhow::Result<ExitCode> {
     } else {
         println!("Tillstone member bench smoke pass (run `cargo bench` for the real numbers)");
     }
-    table.print();
-    let failed = table.failed();
-    if cfg.full && failed > 0 {
-        println!("{failed} target(s) missed");
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `target/bench-data`: the target directory is the ancestor of this executable that holds
-/// Cargo's `CACHEDIR.TAG`.
-fn bench_data_dir() -> PathBuf {
-    let target = std::env::current_exe().ok().and_then(|exe| {
-        exe.ancestors()
-            .find(|d| d.join("CACHEDIR.TAG").is_file())
-            .map(Path::to_path_buf)
-    });
-    target
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("bench-data")
+    Ok(table.finish(cfg.full))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ use tillstone_store::Store;
 use tillstone_store::catalog::ImportOptions;
 use tillstone_terminal::app::{DB_FILE, ScanOutcome, Session, Terminal};
 use tillstone_tests::bench::{
-    Row, Stats, Table, Verdict, fmt_duration, fmt_ratio, prewarm, ratio, short_count, thousands,
+    Row, Stats, Table, Verdict, bench_data_dir, fmt_duration, fmt_ratio, prewarm, ratio,
+    short_count, thousands,
 };
 use tillstone_tests::{cashier_with_shift, init_demo, piece_barcodes};
 
@@ -158,31 +159,12 @@ fn main() -> anyhow::Result<ExitCode> {
     } else {
         println!("Tillstone bench smoke pass (run `cargo bench` for the real numbers; no targets)");
     }
-    table.print();
-    let failed = table.failed();
-    if cfg.full && failed > 0 {
-        println!("{failed} target(s) missed");
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(table.finish(cfg.full))
 }
 
 // ---------------------------------------------------------------------------------------------
 // 1. Catalog
 // ---------------------------------------------------------------------------------------------
-
-/// `target/bench-data`: the target directory is the ancestor of this executable that holds
-/// Cargo's `CACHEDIR.TAG`.
-fn bench_data_dir() -> PathBuf {
-    let target = std::env::current_exe().ok().and_then(|exe| {
-        exe.ancestors()
-            .find(|d| d.join("CACHEDIR.TAG").is_file())
-            .map(Path::to_path_buf)
-    });
-    target
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("bench-data")
-}
 
 fn scratch_dir(data: &Path, prefix: &str) -> anyhow::Result<tempfile::TempDir> {
     // On the same file system as the catalog (not /tmp, which may be tmpfs): fsync is real.

@@ -6,6 +6,19 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// `target/bench-data`: the target directory is the ancestor of the running executable that
+/// holds Cargo's `CACHEDIR.TAG`.
+pub fn bench_data_dir() -> PathBuf {
+    let target = std::env::current_exe().ok().and_then(|exe| {
+        exe.ancestors()
+            .find(|d| d.join("CACHEDIR.TAG").is_file())
+            .map(Path::to_path_buf)
+    });
+    target
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("bench-data")
+}
+
 /// Read a database file (and its WAL) once so the first measurements do not pay for cold
 /// pages.
 pub fn prewarm(db: &Path) -> anyhow::Result<()> {
@@ -164,6 +177,17 @@ impl Table {
             .iter()
             .filter(|r| r.verdict == Verdict::Fail)
             .count()
+    }
+
+    /// Print the table; in a full run a missed target makes the exit status a failure.
+    pub fn finish(&self, full: bool) -> std::process::ExitCode {
+        self.print();
+        let failed = self.failed();
+        if full && failed > 0 {
+            println!("{failed} target(s) missed");
+            return std::process::ExitCode::FAILURE;
+        }
+        std::process::ExitCode::SUCCESS
     }
 
     pub fn print(&self) {
