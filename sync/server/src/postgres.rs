@@ -772,7 +772,9 @@ fn next_revision(tx: &mut Transaction<'_>, tenant: &TenantId) -> Result<i64, Fai
         .ok_or_else(|| StorageError::UnknownTenant(tenant.to_string()))?)
 }
 
-impl PostgresStorage {
+impl PostgresStorage {}
+
+impl Storage for PostgresStorage {
     fn write_change(
         &self,
         tenant: &TenantId,
@@ -781,9 +783,6 @@ impl PostgresStorage {
         deleted: bool,
         data: &Value,
     ) -> Result<u64> {
-        if key.is_empty() {
-            return Err(StorageError::Invalid("empty key".into()));
-        }
         let data = data.to_string();
         self.with_tx(|tx| {
             let rev = next_revision(tx, tenant)?;
@@ -804,9 +803,7 @@ impl PostgresStorage {
             Ok(rev as u64)
         })
     }
-}
 
-impl Storage for PostgresStorage {
     fn create_tenant(&self, name: &str) -> Result<TenantId> {
         let name = name.trim();
         if name.is_empty() {
@@ -1110,17 +1107,6 @@ impl Storage for PostgresStorage {
             next_cursors: next,
             more,
         })
-    }
-
-    fn put_change(&self, tenant: &TenantId, entity: Entity, key: &str, data: Value) -> Result<u64> {
-        if data.is_null() {
-            return Err(StorageError::Invalid("null data (use a delete)".into()));
-        }
-        self.write_change(tenant, entity, key, false, &data)
-    }
-
-    fn delete_change(&self, tenant: &TenantId, entity: Entity, key: &str) -> Result<u64> {
-        self.write_change(tenant, entity, key, true, &Value::Null)
     }
 
     fn double_redemptions(&self, tenant: &TenantId) -> Result<Vec<Outcome>> {

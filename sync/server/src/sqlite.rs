@@ -444,7 +444,9 @@ fn next_revision(tx: &Transaction<'_>, tenant: &TenantId) -> Result<i64> {
     rev.ok_or_else(|| StorageError::UnknownTenant(tenant.to_string()))
 }
 
-impl SqliteStorage {
+impl SqliteStorage {}
+
+impl Storage for SqliteStorage {
     fn write_change(
         &self,
         tenant: &TenantId,
@@ -453,9 +455,6 @@ impl SqliteStorage {
         deleted: bool,
         data: &Value,
     ) -> Result<u64> {
-        if key.is_empty() {
-            return Err(StorageError::Invalid("empty key".into()));
-        }
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let rev = next_revision(&tx, tenant)?;
@@ -476,9 +475,7 @@ impl SqliteStorage {
         tx.commit()?;
         Ok(rev as u64)
     }
-}
 
-impl Storage for SqliteStorage {
     fn create_tenant(&self, name: &str) -> Result<TenantId> {
         let name = name.trim();
         if name.is_empty() {
@@ -738,17 +735,6 @@ impl Storage for SqliteStorage {
             next_cursors: next,
             more,
         })
-    }
-
-    fn put_change(&self, tenant: &TenantId, entity: Entity, key: &str, data: Value) -> Result<u64> {
-        if data.is_null() {
-            return Err(StorageError::Invalid("null data (use a delete)".into()));
-        }
-        self.write_change(tenant, entity, key, false, &data)
-    }
-
-    fn delete_change(&self, tenant: &TenantId, entity: Entity, key: &str) -> Result<u64> {
-        self.write_change(tenant, entity, key, true, &Value::Null)
     }
 
     fn double_redemptions(&self, tenant: &TenantId) -> Result<Vec<Outcome>> {

@@ -86,10 +86,33 @@ pub trait Storage: Send + Sync + 'static {
     fn push(&self, who: &Principal, batch: &PushBatch, now: Millis) -> Result<PushAck>;
     /// Answer a pull of `who`'s tenant.
     fn pull(&self, who: &Principal, req: &PullRequest) -> Result<PullPage>;
+    /// Write HQ's row `key` (or its tombstone) with the tenant's next revision; returns it.
+    /// `key` is not empty (the callers below check).
+    fn write_change(
+        &self,
+        tenant: &TenantId,
+        entity: Entity,
+        key: &str,
+        deleted: bool,
+        data: &Value,
+    ) -> Result<u64>;
     /// HQ writes a row (next revision of the tenant); returns the revision.
-    fn put_change(&self, tenant: &TenantId, entity: Entity, key: &str, data: Value) -> Result<u64>;
+    fn put_change(&self, tenant: &TenantId, entity: Entity, key: &str, data: Value) -> Result<u64> {
+        if key.is_empty() {
+            return Err(StorageError::Invalid("empty key".into()));
+        }
+        if data.is_null() {
+            return Err(StorageError::Invalid("null data (use a delete)".into()));
+        }
+        self.write_change(tenant, entity, key, false, &data)
+    }
     /// HQ deletes a row (a tombstone with the next revision); returns the revision.
-    fn delete_change(&self, tenant: &TenantId, entity: Entity, key: &str) -> Result<u64>;
+    fn delete_change(&self, tenant: &TenantId, entity: Entity, key: &str) -> Result<u64> {
+        if key.is_empty() {
+            return Err(StorageError::Invalid("empty key".into()));
+        }
+        self.write_change(tenant, entity, key, true, &Value::Null)
+    }
     /// Single-use coupons redeemed more than once, with the winner and the losing sales.
     fn double_redemptions(&self, tenant: &TenantId) -> Result<Vec<Outcome>>;
     /// Derived stock of `(store, sku)`.
