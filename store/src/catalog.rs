@@ -951,14 +951,14 @@ fn insert_barcode(conn: &Connection, code: &str, sku: &str, pos: usize) -> rusql
 
 /// A write transaction: `BEGIN IMMEDIATE` (or a savepoint inside a caller's transaction),
 /// rolled back on drop unless committed.
-struct WriteTx<'c> {
+pub(crate) struct WriteTx<'c> {
     conn: &'c Connection,
     nested: bool,
     open: bool,
 }
 
 impl<'c> WriteTx<'c> {
-    fn begin(conn: &'c Connection) -> Result<Self> {
+    pub(crate) fn begin(conn: &'c Connection) -> Result<Self> {
         let nested = !conn.is_autocommit();
         conn.execute_batch(if nested {
             "SAVEPOINT tillstone_catalog"
@@ -972,7 +972,7 @@ impl<'c> WriteTx<'c> {
         })
     }
 
-    fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         self.conn.execute_batch(if self.nested {
             "RELEASE tillstone_catalog"
         } else {
@@ -1744,6 +1744,74 @@ fn import_row(
     conn.prepare_cached("INSERT INTO temp.import_sku (sku, line) VALUES (?1, ?2)")?
         .execute(params![new.sku, line as i64])?;
     Ok(Ok(outcome))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Down-sync (HQ rows), inside the caller's transaction
+// ---------------------------------------------------------------------------------------------
+
+/// Write a product HQ sent (see `sync/ROWS.md`): HQ is the only writer of the catalog, so its
+/// tax class is created or its rate updated, and a barcode HQ moved to this SKU is taken from
+/// its previous owner. `price` overrides the product's price (a `prices` row).
+pub(crate) fn apply_hq_product(
+    conn: &Connection,
+    product: &Product,
+    price: Option<&str>,
+) -> Result<()> {
+    let class = product.tax_class.trim();
+    if class.is_empty() {
+        return Err(StoreError::Invalid("the product has no tax class".into()));
+    }
+    if product.tax_rate.is_sign_negative() || product.tax_rate >= Decimal::ONE {
+        return Err(StoreError::Invalid(format!(
+            "tax rate {} of class {class} is not a fraction between 0 and 1",
+            product.tax_rate
+        )));
+    }
+    conn.prepare_cached(
+        "INSERT INTO tax_class (code, rate) VALUES (?1, ?2)
+         ON CONFLICT (code) DO UPDATE SET rate = excluded.rate WHERE rate <> excluded.rate",
+    )?
+    .execute(params![class, product.tax_rate.normalize().to_string()])?;
+    let row = RawRow {
+        line: 0,
+        sku: Some(product.sku.clone()),
+        name: Some(product.name.clone()),
+        name_en: Some(product.name_en.clone()),
+        category: Some(product.category.clone()),
+        tax_class: Some(class.to_string()),
+        unit: Some(product.unit.as_str().to_string()),
+        price: Some(price.map_or_else(|| product.price.to_string(), str::to_string)),
+        barcodes: product.barcodes.clone(),
+    };
+    let classes: HashSet<String> = [class.to_string()].into();
+    let new = validate(row, &classes).map_err(|e| StoreError::Invalid(e.message))?;
+    for code in &new.barcodes {
+        if let Some(owner) = barcode_owner(conn, code)?
+            && owner != new.sku
+        {
+            conn.prepare_cached("DELETE FROM barcode WHERE barcode = ?1")?
+                .execute([code])?;
+        }
+    }
+    write_product(conn, &new)?;
+    Ok(())
+}
+
+/// Set the price of a product HQ changed (`prices` row). False when the SKU is unknown.
+pub(crate) fn apply_hq_price(conn: &Connection, sku: &str, price: &str) -> Result<bool> {
+    let minor = parse_price(price).map_err(StoreError::Invalid)?;
+    let n = conn
+        .prepare_cached("UPDATE product SET price_minor = ?2 WHERE sku = ?1")?
+        .execute(params![sku, minor])?;
+    Ok(n > 0)
+}
+
+/// Stop selling a product HQ deleted (its row and history stay).
+pub(crate) fn deactivate_in(conn: &Connection, sku: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE product SET active = 0 WHERE sku = ?1")?
+        .execute([sku])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -43,6 +43,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("V3__members", include_str!("../migrations/V3__members.sql")),
     ("V4__coupons", include_str!("../migrations/V4__coupons.sql")),
     ("V5__sync", include_str!("../migrations/V5__sync.sql")),
+    (
+        "V6__hq_apply",
+        include_str!("../migrations/V6__hq_apply.sql"),
+    ),
 ];
 
 pub struct Store {

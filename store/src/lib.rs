@@ -11,6 +11,7 @@
 pub mod catalog;
 pub mod coupons;
 mod db;
+pub mod hq;
 pub mod journal;
 pub mod members;
 pub mod meta;

@@ -566,7 +566,7 @@ pub struct SignUpRecord {
 // ---------------------------------------------------------------------------------------------
 
 /// Insert or update a member and its search keys, inside the caller's transaction.
-fn write_member(conn: &Connection, m: &Member) -> Result<()> {
+pub(crate) fn write_member(conn: &Connection, m: &Member) -> Result<()> {
     if m.member_id.trim().is_empty() || m.phone.trim().is_empty() {
         return Err(invalid("a member needs a member id and a phone"));
     }

@@ -53,6 +53,9 @@ pub struct HqApplied {
     pub applied: bool,
     pub written: usize,
     pub skipped: usize,
+    /// Written rows that could not be applied to the local tables (see
+    /// [`Store::hq_apply_errors`](crate::Store::hq_apply_errors)).
+    pub not_applied: usize,
 }
 
 fn to_i64(v: u64, what: &str) -> Result<i64> {
@@ -237,6 +240,7 @@ impl Store {
             applied: true,
             ..HqApplied::default()
         };
+        let mut written: Vec<&HqRow> = Vec::new();
         {
             let mut get =
                 tx.prepare_cached("SELECT revision FROM hq_rows WHERE entity = ?1 AND key = ?2")?;
@@ -266,6 +270,7 @@ impl Store {
                     r.data
                 ])?;
                 out.written += 1;
+                written.push(r);
             }
             let mut cur = tx.prepare_cached(
                 "INSERT INTO hq_cursors (entity, revision) VALUES (?1, ?2)
@@ -286,6 +291,7 @@ impl Store {
                 }
             }
         }
+        out.not_applied = crate::hq::apply_rows(&tx, &written)?.len();
         tx.commit()?;
         Ok(out)
     }
