@@ -7,11 +7,13 @@ use crate::auth::{Action, Actor, AuthError, Override, authorize};
 use crate::catalog::{Product, Unit};
 use crate::coupon::CouponDiscount;
 use crate::money::{from_minor, to_minor, within_limit};
+use crate::points::{RedeemRules, redeem_value};
 use crate::pricing::{self, Discount, DiscountValue, LineAmounts, LineInput, discount_percent};
 use crate::promo::{PromoApplication, PromoResult};
 use crate::settings::StoreSettings;
 use crate::tender::{PaymentState, Tender, TenderKind, payment_state};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 /// Largest quantity accepted on one line (guards against a scanned barcode typed as a quantity).
@@ -86,6 +88,10 @@ pub struct Cart {
     /// Entered coupons that do not apply to the cart as it is now, and why.
     #[serde(default)]
     pub coupon_problems: Vec<CouponProblem>,
+    /// Codes HQ confirmed unredeemed when they were entered (checked online): they do not
+    /// count against the campaign's offline allowance.
+    #[serde(default)]
+    pub coupons_online: Vec<String>,
     #[serde(default)]
     pub next_line_id: u32,
     #[serde(default)]
@@ -129,6 +135,19 @@ pub enum CartError {
     },
     #[error("tender {0} is not in this cart")]
     TenderNotFound(u32),
+    #[error("points can only pay for a member's sale: attach the member first")]
+    PointsNeedMember,
+    #[error("points pay through the points tender, with the number of points")]
+    PointsTenderOnly,
+    #[error(
+        "{offered} points pay nothing here: points are used in steps of {step} (at least {min}), for at most {max_share} of the order"
+    )]
+    NoPointsRedeemable {
+        offered: i64,
+        step: i64,
+        min: i64,
+        max_share: Decimal,
+    },
     #[error("{remaining} is still due")]
     NotPaid { remaining: Decimal },
     #[error(transparent)]
@@ -221,6 +240,7 @@ impl Cart {
             coupon_codes: Vec::new(),
             coupons: Vec::new(),
             coupon_problems: Vec::new(),
+            coupons_online: Vec::new(),
             next_line_id: 1,
             next_tender_id: 1,
         }
@@ -273,6 +293,7 @@ impl Cart {
     pub fn remove_coupon_code(&mut self, code: &str) -> Result<(), CartError> {
         self.changing()?;
         self.coupon_codes.retain(|c| c != code);
+        self.coupons_online.retain(|c| c != code);
         Ok(())
     }
 
@@ -650,6 +671,64 @@ impl Cart {
         reference: Option<String>,
         settings: &StoreSettings,
     ) -> Result<u32, CartError> {
+        if kind == TenderKind::Points {
+            return Err(CartError::PointsTenderOnly);
+        }
+        self.push_tender(kind, amount, reference, None, settings)
+    }
+
+    /// Pay with up to `points` of the member's points (the caller passes at most the balance):
+    /// the largest whole number of steps that fits the redeem rules' share of the order and what
+    /// is still due. A points tender already on the cart is replaced. Returns the tender id, the
+    /// points used and the amount they pay.
+    pub fn add_points_tender(
+        &mut self,
+        points: i64,
+        rules: &RedeemRules,
+        settings: &StoreSettings,
+    ) -> Result<(u32, i64, Decimal), CartError> {
+        if self.member_id.is_none() {
+            return Err(CartError::PointsNeedMember);
+        }
+        if self.is_empty() {
+            return Err(CartError::Empty);
+        }
+        let mut trial = self.clone();
+        trial.tenders.retain(|t| t.kind != TenderKind::Points);
+        let priced = trial.price(settings);
+        let total = priced.totals.total;
+        let left = (total - priced.payment.paid).max(Decimal::ZERO);
+        let (mut used, mut amount) = redeem_value(points, rules, total);
+        if amount > left {
+            let steps = (left / rules.value_per_step)
+                .floor()
+                .to_i64()
+                .unwrap_or(0)
+                .min(used / rules.points_per_step.max(1));
+            used = steps * rules.points_per_step;
+            amount = Decimal::from(steps) * rules.value_per_step;
+        }
+        if used <= 0 || amount <= Decimal::ZERO {
+            return Err(CartError::NoPointsRedeemable {
+                offered: points,
+                step: rules.points_per_step,
+                min: rules.min_points,
+                max_share: rules.max_share,
+            });
+        }
+        let id = trial.push_tender(TenderKind::Points, amount, None, Some(used), settings)?;
+        *self = trial;
+        Ok((id, used, amount))
+    }
+
+    fn push_tender(
+        &mut self,
+        kind: TenderKind,
+        amount: Decimal,
+        reference: Option<String>,
+        points: Option<i64>,
+        settings: &StoreSettings,
+    ) -> Result<u32, CartError> {
         let mu = settings.minor_units();
         if amount <= Decimal::ZERO || !within_limit(amount) || !check_decimals(amount, mu) {
             return Err(CartError::InvalidAmount(amount, mu));
@@ -676,6 +755,7 @@ impl Cart {
             kind,
             amount,
             reference,
+            points,
         };
         let mut tenders = self.tenders.clone();
         tenders.push(tender);

@@ -25,6 +25,14 @@ pub struct MemberView {
     pub card_no: Option<String>,
     pub tier: String,
     pub points: i64,
+    /// Lifetime points (the basis of tiers), where the till computed them.
+    #[serde(default)]
+    pub lifetime_points: i64,
+    /// The next tier and the lifetime points still missing to reach it.
+    #[serde(default)]
+    pub next_tier: Option<String>,
+    #[serde(default)]
+    pub points_to_next_tier: Option<i64>,
 }
 
 impl From<&Member> for MemberView {
@@ -36,6 +44,9 @@ impl From<&Member> for MemberView {
             card_no: m.card_no.clone(),
             tier: m.tier.clone(),
             points: m.points,
+            lifetime_points: 0,
+            next_tier: None,
+            points_to_next_tier: None,
         }
     }
 }

@@ -306,6 +306,54 @@ pub fn tier_for(lifetime: i64, rules: &TierRules) -> &str {
         .unwrap_or("")
 }
 
+/// The tier a member is in: the tier their lifetime figure reaches, or the tier HQ gave them
+/// when that ranks higher (HQ may promote, e.g. a staff or VIP tier; points earned at the tills
+/// promote without waiting for HQ; nothing here demotes below HQ's tier). A tier HQ gave that
+/// the rules do not list is kept as it is.
+pub fn effective_tier(hq_tier: &str, lifetime: i64, rules: &TierRules) -> String {
+    let reached = tier_for(lifetime, rules);
+    let rank = |code: &str| {
+        rules
+            .tiers
+            .iter()
+            .find(|t| t.code == code)
+            .map(|t| t.threshold)
+    };
+    match (rank(hq_tier), rank(reached)) {
+        _ if hq_tier.is_empty() => reached.to_string(),
+        (None, _) => hq_tier.to_string(),
+        (Some(h), Some(r)) if r > h => reached.to_string(),
+        _ => hq_tier.to_string(),
+    }
+}
+
+/// The next tier above both `lifetime` and the member's `current` tier, and how many more
+/// lifetime points reach it; none at the top.
+pub fn next_tier(lifetime: i64, current: &str, rules: &TierRules) -> Option<(String, i64)> {
+    let floor = rules
+        .tiers
+        .iter()
+        .find(|t| t.code == current)
+        .map_or(lifetime, |t| t.threshold.max(lifetime));
+    rules
+        .tiers
+        .iter()
+        .filter(|t| t.threshold > floor)
+        .min_by_key(|t| t.threshold)
+        .map(|t| (t.code.clone(), t.threshold - lifetime))
+}
+
+/// Loyalty rules of a store: how points are earned and redeemed, and the tiers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Loyalty {
+    #[serde(default)]
+    pub earn: EarnRules,
+    #[serde(default)]
+    pub redeem: RedeemRules,
+    #[serde(default)]
+    pub tiers: TierRules,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Point events and the PN-counter
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ use crate::sale::{DocContext, OriginalRef, Sale, SaleKind, TenderLine};
 use crate::settings::{StoreSettings, TaxMode};
 use crate::tender::TenderKind;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -198,8 +199,10 @@ pub fn build_return(
 
     // Tenders: what each original tender can still give back.
     let mut refunded: HashMap<u32, i64> = HashMap::new();
+    let mut points_back: HashMap<u32, i64> = HashMap::new();
     for t in returns_of(original, prior).flat_map(|r| &r.tenders) {
         *refunded.entry(t.tender_id).or_default() += m(t.applied);
+        *points_back.entry(t.tender_id).or_default() += t.points.unwrap_or(0);
     }
     let left: Vec<i64> = original
         .tenders
@@ -235,6 +238,22 @@ pub fn build_return(
             amount: from_minor(*s, mu),
             applied: from_minor(*s, mu),
             reference: t.reference.clone(),
+            // Points come back in proportion to the money the points tender gives back, by the
+            // proration rule (cumulative, so all returns together give back exactly the points).
+            points: t.points.map(|p| {
+                let applied = m(t.applied);
+                let after = refunded.get(&t.tender_id).copied().unwrap_or(0) + *s;
+                let due = if applied <= 0 {
+                    p
+                } else {
+                    (Decimal::from(p) * Decimal::from(after) / Decimal::from(applied))
+                        .round()
+                        .to_i64()
+                        .unwrap_or(p)
+                        .min(p)
+                };
+                (due - points_back.get(&t.tender_id).copied().unwrap_or(0)).max(0)
+            }),
         })
         .collect();
 
@@ -298,6 +317,7 @@ pub fn build_unreceipted_return(
             kind: refund_kind,
             amount: paid,
             applied: paid,
+            points: None,
             reference: None,
         }],
         rounding: paid - total,

@@ -37,6 +37,9 @@ pub struct TenderLine {
     pub applied: Decimal,
     #[serde(default)]
     pub reference: Option<String>,
+    /// Points tender: points used (a sale) or given back (a return).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
 }
 
 /// Who, where and when: passed in by the caller (core reads no clock and makes no ids).
@@ -123,6 +126,7 @@ pub fn complete_sale(
             amount: t.amount,
             applied,
             reference: t.reference.clone(),
+            points: t.points,
         })
         .collect();
     Ok(Sale {

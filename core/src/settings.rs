@@ -1,6 +1,7 @@
 //! Store settings that change how a sale is priced and reported.
 
 use crate::money::{Currency, RoundingMode};
+use crate::points::Loyalty;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +73,9 @@ pub struct StoreSettings {
     pub latitude: Option<Decimal>,
     #[serde(default)]
     pub longitude: Option<Decimal>,
+    /// Points: earning, redeeming (积分抵现) and tiers.
+    #[serde(default)]
+    pub loyalty: Loyalty,
 }
 
 fn default_offset() -> i32 {
@@ -102,6 +106,7 @@ impl StoreSettings {
             receipt_qr: None,
             latitude: None,
             longitude: None,
+            loyalty: Loyalty::default(),
         }
     }
 

@@ -16,6 +16,8 @@ pub enum TenderKind {
     Card,
     Alipay,
     WechatPay,
+    /// Member points paid as money (积分抵现); the tender carries how many points.
+    Points,
 }
 
 impl TenderKind {
@@ -25,6 +27,7 @@ impl TenderKind {
             TenderKind::Card => "card",
             TenderKind::Alipay => "alipay",
             TenderKind::WechatPay => "wechat_pay",
+            TenderKind::Points => "points",
         }
     }
 
@@ -34,6 +37,7 @@ impl TenderKind {
             "card" => Some(TenderKind::Card),
             "alipay" => Some(TenderKind::Alipay),
             "wechat_pay" | "wechat" => Some(TenderKind::WechatPay),
+            "points" => Some(TenderKind::Points),
             _ => None,
         }
     }
@@ -52,6 +56,9 @@ pub struct Tender {
     pub amount: Decimal,
     #[serde(default)]
     pub reference: Option<String>,
+    /// For a points tender: the points it uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -170,6 +177,7 @@ mod tests {
 
     fn t(id: u32, kind: TenderKind, amount: Decimal) -> Tender {
         Tender {
+            points: None,
             tender_id: id,
             kind,
             amount,

@@ -27,14 +27,11 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::str::FromStr;
 
-pub use tillstone_core::catalog::{Product, TaxClass, Unit};
+pub use tillstone_core::catalog::{MAX_CODE_CHARS, PRICE_DECIMALS, Product, TaxClass, Unit};
+use tillstone_core::catalog::{check_barcode, parse_price};
 
-/// Prices are stored in hundredths of the currency unit (fen for CNY).
-pub const PRICE_DECIMALS: u32 = 2;
 /// At most this many rejected rows are listed in an [`ImportReport`]; all are counted.
 pub const MAX_REPORTED_ERRORS: usize = 1000;
-/// Longest SKU and barcode accepted, in characters.
-pub const MAX_CODE_CHARS: usize = 64;
 /// Longest name, English name and category accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
@@ -44,8 +41,6 @@ const BATCH_ROWS: u64 = 20_000;
 const PROGRESS_EVERY: u64 = 1_000;
 /// Name matches fetched for ranking before the best `limit` are returned.
 const SEARCH_CANDIDATES: usize = 500;
-/// Largest price accepted, in minor units (10 billion yuan): anything above is a typo.
-const MAX_PRICE_MINOR: i64 = 9_999_999_999; // tillstone_core::money::MAX_AMOUNT in fen
 /// Page cache used during an import (negative = KiB).
 const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
@@ -1130,77 +1125,6 @@ fn validate(
     })
 }
 
-/// A price: digits, optionally a dot and at most 2 decimals (more only if they are zeros).
-fn parse_price(raw: &str) -> std::result::Result<i64, String> {
-    let s = raw.trim();
-    let shown: String = s.chars().take(40).collect();
-    if s.starts_with('-') {
-        return Err(format!("price {shown:?} is negative"));
-    }
-    if s.contains(',') {
-        return Err(format!(
-            "price {shown:?} has a comma: write decimals with a dot and no thousands separators, e.g. 12.50"
-        ));
-    }
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (s, ""),
-    };
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !digits(int) || !digits(frac) || (s.contains('.') && frac.is_empty()) {
-        return Err(format!(
-            "price {shown:?} is not a plain number like 12.50 (no currency sign or spaces)"
-        ));
-    }
-    let frac = frac.trim_end_matches('0');
-    if frac.len() > PRICE_DECIMALS as usize {
-        return Err(format!(
-            "price {shown:?} has more than {PRICE_DECIMALS} decimal places"
-        ));
-    }
-    let int = int.trim_start_matches('0');
-    if int.len() > 13 {
-        return Err(format!("price {shown:?} is too large"));
-    }
-    let whole: i64 = if int.is_empty() {
-        0
-    } else {
-        int.parse()
-            .map_err(|_| format!("price {shown:?} is too large"))?
-    };
-    let mut cents: i64 = 0;
-    for (i, b) in frac.bytes().enumerate() {
-        cents += i64::from(b - b'0') * if i == 0 { 10 } else { 1 };
-    }
-    let minor = whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(cents))
-        .filter(|m| *m <= MAX_PRICE_MINOR)
-        .ok_or_else(|| format!("price {shown:?} is too large"))?;
-    Ok(minor)
-}
-
-fn check_barcode(code: &str) -> std::result::Result<(), String> {
-    let shown: String = code.chars().take(40).collect();
-    if code.chars().count() > MAX_CODE_CHARS {
-        return Err(format!(
-            "barcode {shown:?}... is longer than {MAX_CODE_CHARS} characters"
-        ));
-    }
-    if !code.bytes().all(|b| b.is_ascii_graphic() && b != b'|') {
-        return Err(format!(
-            "barcode {shown:?} must be printable ASCII without spaces or '|'"
-        ));
-    }
-    let upper = code.to_ascii_uppercase();
-    if upper.contains("E+") && code.contains('.') {
-        return Err(format!(
-            "barcode {shown:?} looks like a number mangled by a spreadsheet (format the column as text)"
-        ));
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Import
 // ---------------------------------------------------------------------------------------------
@@ -1817,22 +1741,6 @@ pub(crate) fn deactivate_in(conn: &Connection, sku: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prices() {
-        assert_eq!(parse_price("12"), Ok(1200));
-        assert_eq!(parse_price("12.5"), Ok(1250));
-        assert_eq!(parse_price("12.50"), Ok(1250));
-        assert_eq!(parse_price(" 0.05 "), Ok(5));
-        assert_eq!(parse_price("3.500"), Ok(350));
-        assert_eq!(parse_price("0"), Ok(0));
-        for bad in [
-            "12,5", "-1", "1.234", "abc", "", "¥12", "1e3", ".5", "5.", "1 2", "+1", "1.2.3",
-        ] {
-            assert!(parse_price(bad).is_err(), "{bad} accepted");
-        }
-        assert!(parse_price("99999999999999999999").is_err());
-    }
 
     #[test]
     fn grams() {

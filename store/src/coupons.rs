@@ -126,3 +126,23 @@ impl Store {
         self.set_meta("coupon_keys", &serde_json::to_string(keys)?)
     }
 }
+
+impl Store {
+    /// Whether this till gave the coupon `campaign_id-serial` redeemed by `sale_id` back (a
+    /// return or post-void) — HQ learns redemptions, not restores, so the online check asks.
+    pub fn coupon_restored_here(
+        &self,
+        sale_id: &str,
+        campaign_id: u32,
+        serial: u64,
+    ) -> Result<bool> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM coupon_redemptions
+             WHERE sale_id = ?1 AND campaign_id = ?2 AND serial = ?3 AND restored_by IS NOT NULL",
+            )?
+            .query_row(params![sale_id, campaign_id, serial as i64], |r| r.get(0))?;
+        Ok(n > 0)
+    }
+}

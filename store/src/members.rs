@@ -579,8 +579,9 @@ pub(crate) fn write_member(conn: &Connection, m: &Member) -> Result<()> {
         chars[chars.len().saturating_sub(4)..].iter().collect()
     };
     conn.prepare_cached(
-        "INSERT INTO members (member_id, name, phone, phone_last4, card_no, tier, points)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO members (member_id, name, phone, phone_last4, card_no, tier, points,
+            lifetime_points)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, max(?7, 0))
          ON CONFLICT (member_id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
             phone_last4 = excluded.phone_last4, card_no = excluded.card_no,
             tier = excluded.tier, points = excluded.points",
@@ -863,6 +864,22 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
         return Some(format!("+{digits}"));
     }
     None
+}
+
+/// A member's balance read inside the caller's transaction: opening balance plus counters.
+pub(crate) fn balance_in(conn: &Connection, member_id: &str) -> Result<i64> {
+    let opening: i64 = conn
+        .prepare_cached("SELECT points FROM members WHERE member_id = ?1")?
+        .query_row([member_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let counters: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(MAX(ev_p, sync_p)) - SUM(MAX(ev_n, sync_n)), 0)
+             FROM member_point_counters WHERE member_id = ?1",
+        )?
+        .query_row([member_id], |r| r.get(0))?;
+    Ok(opening.saturating_add(counters))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use crate::db::{Result, Store, StoreError};
 use rusqlite::{OptionalExtension, params};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A pending outbox event with its journal entry.
@@ -131,6 +132,9 @@ impl Store {
     }
 
     /// Mark events acknowledged by the cloud (idempotent). Returns how many were newly marked.
+    ///
+    /// A coupon redemption accepted offline is confirmed by HQ when its event is acknowledged:
+    /// it stops counting against the campaign's offline allowance.
     pub fn mark_acked(&mut self, event_ids: &[String], at: &str) -> Result<usize> {
         let tx = self.durable_tx()?;
         let mut n = 0;
@@ -138,8 +142,33 @@ impl Store {
             let mut up = tx.prepare_cached(
                 "UPDATE outbox SET acked_at = ?2 WHERE event_id = ?1 AND acked_at IS NULL",
             )?;
+            let mut redemption = tx.prepare_cached(
+                "SELECT j.payload FROM outbox o JOIN journal j ON j.seq = o.seq
+                 WHERE o.event_id = ?1 AND o.kind = 'coupon_redemption'",
+            )?;
+            let mut confirm = tx.prepare_cached(
+                "UPDATE coupon_redemptions SET confirmed_at = ?4
+                 WHERE sale_id = ?1 AND campaign_id = ?2 AND serial = ?3
+                   AND offline = 1 AND confirmed_at IS NULL",
+            )?;
             for id in event_ids {
-                n += up.execute(params![id, at])?;
+                let newly = up.execute(params![id, at])?;
+                n += newly;
+                if newly == 0 {
+                    continue;
+                }
+                let payload: Option<String> =
+                    redemption.query_row([id], |r| r.get(0)).optional()?;
+                let Some(p) = payload.and_then(|p| serde_json::from_str::<Value>(&p).ok()) else {
+                    continue;
+                };
+                if let (Some(sale), Some(campaign), Some(serial)) = (
+                    p["sale_id"].as_str(),
+                    p["campaign_id"].as_u64(),
+                    p["serial"].as_u64(),
+                ) {
+                    confirm.execute(params![sale, campaign as i64, serial as i64, at])?;
+                }
             }
         }
         tx.commit()?;

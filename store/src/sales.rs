@@ -172,7 +172,52 @@ impl Store {
             }),
             _ => None,
         };
+        // Points paid as a tender leave the member's balance with the sale; points a return
+        // gives back through that tender come back with the return.
+        let tender_points: i64 = sale
+            .tenders
+            .iter()
+            .filter(|t| t.kind == TenderKind::Points)
+            .filter_map(|t| t.points)
+            .sum();
+        let tender_event = match (&sale.member_id, tender_points) {
+            (Some(member_id), p) if p > 0 => {
+                let (kind, points, tag) = match sale.kind {
+                    SaleKind::Sale => (PointKind::Redeem, -p, "points-redeem"),
+                    SaleKind::Return => (PointKind::Adjust, p, "points-refund"),
+                };
+                Some(PointEvent {
+                    event_id: derived_event_id(&sale.ctx.sale_id, tag),
+                    member_id: member_id.clone(),
+                    terminal_id: sale.ctx.terminal_id.clone(),
+                    kind,
+                    points,
+                    at: sale.ctx.completed_at,
+                    ref_id: Some(sale.ctx.sale_id.clone()),
+                })
+            }
+            (None, p) if p > 0 => {
+                return Err(StoreError::Invalid(
+                    "a points tender needs the sale's member".into(),
+                ));
+            }
+            _ => None,
+        };
+        if let Some(e) = &tender_event
+            && e.points < 0
+        {
+            let balance = crate::members::balance_in(&tx, &e.member_id)?;
+            if balance + e.points < 0 {
+                return Err(StoreError::Invalid(format!(
+                    "the member has {balance} points, fewer than the {} this sale pays with",
+                    -e.points
+                )));
+            }
+        }
         if let Some(e) = &points {
+            crate::members::insert_point_event(&tx, e)?;
+        }
+        if let Some(e) = &tender_event {
             crate::members::insert_point_event(&tx, e)?;
         }
         if let Some(original) = restores_coupons_of {
@@ -188,7 +233,7 @@ impl Store {
             at: &at,
         };
         let seq = append(&tx, &meta, kind, &sale.ctx.sale_id, sale)?;
-        if let Some(e) = &points {
+        for e in points.iter().chain(&tender_event) {
             let meta = EventMeta {
                 event_id: &e.event_id,
                 terminal_id: &sale.ctx.terminal_id,
@@ -355,16 +400,27 @@ impl Store {
         for l in &sale.lines {
             stock_event(&tx, &sale, l, base_units(l), "void-stock", &void.at)?;
         }
-        // The points the voided sale earned go back.
-        if let (Some(member_id), p) = (&sale.member_id, sale.member_points)
-            && p > 0
-        {
+        // The points the voided sale earned go back, and the points it paid with return.
+        let paid_with: i64 = sale
+            .tenders
+            .iter()
+            .filter(|t| t.kind == TenderKind::Points)
+            .filter_map(|t| t.points)
+            .sum();
+        let changes = [
+            ("void-points", -sale.member_points.max(0)),
+            ("void-points-redeem", paid_with.max(0)),
+        ];
+        for (tag, points) in changes {
+            let Some(member_id) = sale.member_id.as_ref().filter(|_| points != 0) else {
+                continue;
+            };
             let e = PointEvent {
-                event_id: derived_event_id(&sale.ctx.sale_id, "void-points"),
+                event_id: derived_event_id(&sale.ctx.sale_id, tag),
                 member_id: member_id.clone(),
                 terminal_id: terminal_id.to_string(),
                 kind: PointKind::Adjust,
-                points: -p,
+                points,
                 at: sale.ctx.completed_at,
                 ref_id: Some(sale.ctx.sale_id.clone()),
             };
