@@ -222,6 +222,7 @@ impl Mirror {
             version: PROTOCOL_VERSION,
             cursors: self.cursors.clone(),
             limit: None,
+            count_remaining: None,
         }
     }
 
@@ -382,11 +383,25 @@ impl ChangeLog {
             }
             next.insert(e, cursor);
         }
+        // Version 2's progress count: rows above the cursors after this page.
+        let remaining = (req.count_remaining == Some(true)).then(|| {
+            Entity::ALL
+                .iter()
+                .map(|e| {
+                    let after = next.get(e).copied().unwrap_or(0);
+                    self.index
+                        .range((*e, after.saturating_add(1))..=(*e, u64::MAX))
+                        .count() as u64
+                })
+                .sum()
+        });
         PullPage {
-            version: PROTOCOL_VERSION,
+            // Answer in the request's version.
+            version: req.version,
             rows,
             next_cursors: next,
             more,
+            remaining,
         }
     }
 

@@ -54,6 +54,6 @@ pub use lww::LwwMap;
 pub use redemption::{Outcome, Redemption, RedemptionRegistry};
 pub use state::{DerivedState, Effect, Replica, WrongTenant, effect_of};
 pub use wire::{
-    Message, PROTOCOL_VERSION, PullPage, PullRequest, PushAck, PushBatch, Rejected,
-    SUPPORTED_VERSIONS, WireError, decode, encode,
+    LATEST_VERSION, Message, PROTOCOL_VERSION, PULL_PROGRESS_VERSION, PullPage, PullRequest,
+    PushAck, PushBatch, Rejected, SUPPORTED_VERSIONS, WireError, decode, encode,
 };

@@ -1,9 +1,14 @@
-//! The wire format, version 1: four JSON messages (see `sync/README.md` for the full spec).
+//! The wire format, versions 1 and 2: four JSON messages (see `sync/README.md` for the full
+//! spec).
 //!
 //! * terminal → hub: [`PushBatch`] `{version, tenant, store, terminal, batch_id, events}`,
 //!   answered by [`PushAck`] `{version, batch_id, accepted, duplicates, rejected}`;
-//! * terminal → hub: [`PullRequest`] `{version, cursors, limit?}`, answered by [`PullPage`]
-//!   `{version, rows, next_cursors, more}`.
+//! * terminal → hub: [`PullRequest`] `{version, cursors, limit?, count_remaining?}`, answered
+//!   by [`PullPage`] `{version, rows, next_cursors, more, remaining?}`.
+//!
+//! Version 2 only adds the pull progress fields (`count_remaining` in the request, `remaining`
+//! in the page); everything else is version 1 unchanged. A version-1 message carrying a
+//! version-2 field is refused. The hub answers in the version of the request.
 //!
 //! These structs are the format: they are ours, not a crate's internal layout (CRDT state that
 //! travels uses its own wire forms such as [`CounterState`](crate::counter::CounterState)).
@@ -23,10 +28,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The version this crate writes.
+/// The version written by default (pushes, plain pulls): version 2 only adds optional pull
+/// progress fields, so messages that do not use them stay readable by version-1 peers.
 pub const PROTOCOL_VERSION: u32 = 1;
+/// The first version with pull progress (`count_remaining` / `remaining`).
+pub const PULL_PROGRESS_VERSION: u32 = 2;
+/// The newest version this crate reads and writes.
+pub const LATEST_VERSION: u32 = 2;
 /// The versions this crate reads.
-pub const SUPPORTED_VERSIONS: &[u32] = &[1];
+pub const SUPPORTED_VERSIONS: &[u32] = &[1, 2];
 /// Largest message accepted by [`decode`]: 8 MiB.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 /// Most events in one push batch.
@@ -81,6 +91,11 @@ pub struct PullRequest {
     /// Page size wanted (the hub clamps it to 1..=5000; default 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// Version 2: ask the hub to count the rows still to pull after the page
+    /// ([`PullPage::remaining`]). Costs the hub one indexed count: ask once per pull session
+    /// (and again only if the estimate runs out while `more` is still true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_remaining: Option<bool>,
 }
 
 /// One page of changes.
@@ -94,6 +109,11 @@ pub struct PullPage {
     pub next_cursors: Cursors,
     /// Whether more rows are waiting: pull again at once.
     pub more: bool,
+    /// Version 2, present exactly when the request had `count_remaining: true`: how many rows
+    /// (latest revision per key, tombstones included) have a revision above `next_cursors`,
+    /// i.e. are still to pull after this page. 0 with `more: false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
 }
 
 /// Why a message was refused.
@@ -174,6 +194,12 @@ impl Message for PullRequest {
         if self.limit == Some(0) {
             return Err("limit must be at least 1".into());
         }
+        if self.count_remaining.is_some() && self.version < PULL_PROGRESS_VERSION {
+            return Err(format!(
+                "`count_remaining` needs protocol version {PULL_PROGRESS_VERSION}, not {}",
+                self.version
+            ));
+        }
         Ok(())
     }
 }
@@ -186,6 +212,12 @@ impl Message for PullPage {
             return Err(format!(
                 "{} rows, more than the {MAX_PAGE_ROWS} allowed in one page",
                 self.rows.len()
+            ));
+        }
+        if self.remaining.is_some() && self.version < PULL_PROGRESS_VERSION {
+            return Err(format!(
+                "`remaining` needs protocol version {PULL_PROGRESS_VERSION}, not {}",
+                self.version
             ));
         }
         Ok(())

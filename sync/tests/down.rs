@@ -97,6 +97,7 @@ fn a_mirror_follows_the_change_log() {
         version: 1,
         cursors: stale.clone(),
         limit: None,
+        count_remaining: None,
     });
     assert!(matches!(
         m.apply_page(&stale, &page),

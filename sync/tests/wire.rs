@@ -39,6 +39,7 @@ fn round_trips() {
         version: 1,
         cursors: [(Entity::Catalog, 12), (Entity::CouponKeys, 3)].into(),
         limit: Some(100),
+        count_remaining: None,
     };
     assert_eq!(decode::<PullRequest>(&encode(&req)).unwrap(), req);
     let page = PullPage {
@@ -52,8 +53,50 @@ fn round_trips() {
         }],
         next_cursors: [(Entity::Catalog, 13)].into(),
         more: false,
+        remaining: None,
     };
     assert_eq!(decode::<PullPage>(&encode(&page)).unwrap(), page);
+}
+
+#[test]
+fn version_2_adds_pull_progress_and_version_1_refuses_it() {
+    // Version 2: the request may ask for the count, the page carries it.
+    let req =
+        json!({"version": 2, "cursors": {"catalog": 5}, "limit": 10, "count_remaining": true});
+    let req = decode::<PullRequest>(req.to_string().as_bytes()).unwrap();
+    assert_eq!(req.count_remaining, Some(true));
+    let page = json!({"version": 2, "rows": [], "next_cursors": {"catalog": 5}, "more": false,
+        "remaining": 0});
+    let page = decode::<PullPage>(page.to_string().as_bytes()).unwrap();
+    assert_eq!(page.remaining, Some(0));
+    assert_eq!(decode::<PullPage>(&encode(&page)).unwrap(), page);
+    // Optional in version 2.
+    let plain = json!({"version": 2, "cursors": {}});
+    assert_eq!(
+        decode::<PullRequest>(plain.to_string().as_bytes())
+            .unwrap()
+            .count_remaining,
+        None
+    );
+    // A version-1 message with a version-2 field is refused.
+    let e = err_of::<PullRequest>(json!({"version": 1, "cursors": {}, "count_remaining": true}));
+    assert!(e.to_string().contains("needs protocol version 2"), "{e}");
+    let e = err_of::<PullPage>(
+        json!({"version": 1, "rows": [], "next_cursors": {}, "more": false, "remaining": 3}),
+    );
+    assert!(e.to_string().contains("needs protocol version 2"), "{e}");
+    // Unknown fields stay errors in version 2.
+    let e = err_of::<PullRequest>(json!({"version": 2, "cursors": {}, "total": true}));
+    assert!(matches!(e, WireError::Malformed { .. }), "{e}");
+    // Push messages are the same in both versions.
+    let mut b = serde_json::to_value(batch()).unwrap();
+    b["version"] = json!(2);
+    assert_eq!(
+        decode::<PushBatch>(b.to_string().as_bytes())
+            .unwrap()
+            .version,
+        2
+    );
 }
 
 #[test]
@@ -79,16 +122,16 @@ fn err_of<M: tillstone_sync::Message + std::fmt::Debug>(v: Value) -> WireError {
 #[test]
 fn versions_are_checked_first() {
     let mut v = serde_json::to_value(batch()).unwrap();
-    v["version"] = json!(2);
+    v["version"] = json!(3);
     v["something_new"] = json!(true);
     let e = err_of::<PushBatch>(v.clone());
     assert!(
-        matches!(e, WireError::UnsupportedVersion { found: 2, .. }),
+        matches!(e, WireError::UnsupportedVersion { found: 3, .. }),
         "{e}"
     );
     assert_eq!(
         e.to_string(),
-        "protocol version 2 is not supported (supported: [1])"
+        "protocol version 3 is not supported (supported: [1, 2])"
     );
     v["version"] = json!("1");
     assert!(matches!(

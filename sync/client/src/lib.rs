@@ -11,7 +11,15 @@
 //! * **Down**: HQ changes are pulled page by page with per-entity cursors; each page is applied
 //!   atomically with its cursors (`hq_rows`, tombstones kept), idempotently, and only if it
 //!   answers the saved cursors. [`hq_digest`] summarises the applied rows so terminals can be
-//!   compared.
+//!   compared. Memory is bounded by one page whatever the catalog's size; the first page of a
+//!   session asks the hub (protocol version 2) how many rows remain, so
+//!   [`SyncClient::pull_with_progress`] reports a [`PullProgress`] that only grows and ends at
+//!   100 % (a version-1 hub: rows without a total). The session's progress is kept in `meta`
+//!   for the API ([`SyncState::pull`]).
+//! * **Transport**: [`HttpTransport`] speaks HTTPS with rustls (public web roots plus an
+//!   optional CA of HQ's own, [`TransportOptions::ca_pem`]) and refuses plain `http://` except
+//!   to this machine or when explicitly allowed ([`check_url`]); TLS and connection failures
+//!   come back as messages that say what to do.
 //! * [`SyncState`] for the API/UI, [`enroll`] to exchange a one-time code for a credential
 //!   (kept in `meta`), and [`Backoff`] (exponential, with jitter) for retries.
 //!
@@ -20,10 +28,13 @@
 //! `|| mutex.lock().unwrap()`).
 
 pub mod backoff;
+pub mod coupons;
 pub mod transport;
 
 pub use backoff::{Backoff, BackoffConfig};
-pub use transport::{HttpTransport, Request, Response, Transport, TransportError};
+pub use transport::{
+    HttpTransport, Request, Response, Transport, TransportError, TransportOptions, check_url,
+};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,12 +43,14 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::DerefMut;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tillstone_store::outbox::{HqRow, OutboxEvent};
 use tillstone_store::{Store, StoreError};
 use tillstone_sync::{
-    Cursors, Entity, Event, EventKind, Hlc, PROTOCOL_VERSION, PullPage, PullRequest, PushAck,
-    PushBatch, StoreId, TenantId, TerminalId, WireError, decode, encode,
+    Cursors, Entity, Event, EventKind, Hlc, LATEST_VERSION, PROTOCOL_VERSION,
+    PULL_PROGRESS_VERSION, PullPage, PullRequest, PushAck, PushBatch, StoreId, TenantId,
+    TerminalId, WireError, decode, encode,
 };
 
 /// `meta` keys of the sync client.
@@ -50,6 +63,8 @@ pub mod keys {
     pub const LAST_SUCCESS: &str = "sync.last_success";
     pub const LAST_ERROR: &str = "sync.last_error";
     pub const LAST_ERROR_AT: &str = "sync.last_error_at";
+    /// The last pull session's progress ([`super::PullProgressView`], JSON).
+    pub const PULL_PROGRESS: &str = "sync.pull_progress";
     /// The terminal's own id (written by setup).
     pub const TERMINAL_ID: &str = "terminal_id";
 }
@@ -346,6 +361,53 @@ pub struct PullReport {
     pub skipped: usize,
     /// Pages not applied because the cursors had moved meanwhile.
     pub stale: usize,
+    /// Rows received in applied pages.
+    pub rows: u64,
+    /// The hub had nothing more (false: `max_rounds` pages were applied; call again).
+    pub complete: bool,
+}
+
+/// Progress of a pull session (one [`SyncClient::pull`] call), reported after every applied
+/// page. `rows` only grows; `total` is `rows` + the rows the hub says remain (protocol
+/// version 2's `remaining`, asked once per session and counted down page by page), so the
+/// fraction reaches exactly 1 when the pull completes. A hub that speaks only version 1 gives
+/// no total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullProgress {
+    /// Pages applied in this session.
+    pub pages: u64,
+    /// Rows received (and applied) in this session.
+    pub rows: u64,
+    /// `rows` + rows still to pull, when the hub told.
+    pub total: Option<u64>,
+    /// The hub has nothing more.
+    pub done: bool,
+}
+
+impl PullProgress {
+    /// Fraction done in `[0, 1]` (`None` without a total).
+    pub fn fraction(&self) -> Option<f64> {
+        if self.done {
+            return Some(1.0);
+        }
+        self.total.map(|t| {
+            if t == 0 {
+                1.0
+            } else {
+                (self.rows as f64 / t as f64).min(1.0)
+            }
+        })
+    }
+}
+
+/// The last pull session's progress as the API shows it (`meta.sync.pull_progress`, written at
+/// most once a second while pulling and at the end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullProgressView {
+    #[serde(flatten)]
+    pub progress: PullProgress,
+    pub started_at: String,
+    pub updated_at: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -355,7 +417,7 @@ pub struct SyncReport {
 }
 
 /// The sync state for the API / UI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncState {
     pub enrolled: bool,
     /// Events waiting to be acknowledged (quarantined ones excluded).
@@ -367,6 +429,8 @@ pub struct SyncState {
     pub last_error_at: Option<String>,
     /// Entity → last applied HQ revision.
     pub cursors: BTreeMap<String, u64>,
+    /// The last (or running) pull session: rows pulled of how many (initial sync progress).
+    pub pull: Option<PullProgressView>,
 }
 
 impl SyncState {
@@ -390,6 +454,10 @@ pub fn sync_state(store: &Store) -> Result<SyncState> {
         last_error: store.meta(keys::LAST_ERROR)?,
         last_error_at: store.meta(keys::LAST_ERROR_AT)?,
         cursors: store.hq_cursors()?,
+        // A garbled record is only a missing progress line, never a failed state.
+        pull: store
+            .meta(keys::PULL_PROGRESS)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
     })
 }
 
@@ -464,11 +532,23 @@ fn check_page(page: &PullPage) -> Result<()> {
 pub struct SyncClient<T: Transport> {
     pub transport: T,
     pub config: SyncConfig,
+    /// The pull version the hub speaks: [`LATEST_VERSION`] until a hub refuses it (an older
+    /// hub answers `unsupported_version`), then [`PROTOCOL_VERSION`] (no progress total).
+    pull_version: AtomicU32,
 }
 
 impl<T: Transport> SyncClient<T> {
     pub fn new(transport: T, config: SyncConfig) -> SyncClient<T> {
-        SyncClient { transport, config }
+        SyncClient {
+            transport,
+            config,
+            pull_version: AtomicU32::new(LATEST_VERSION),
+        }
+    }
+
+    /// The protocol version pulls are written in (see [`SyncClient::new`]).
+    pub fn pull_version(&self) -> u32 {
+        self.pull_version.load(Ordering::Relaxed)
     }
 
     /// [`enroll`] through this client's transport.
@@ -607,21 +687,49 @@ impl<T: Transport> SyncClient<T> {
 
     /// Pull HQ changes until the hub has no more (or `max_rounds` pages were applied).
     pub fn pull<G: DerefMut<Target = Store>>(&self, lock: impl Fn() -> G) -> Result<PullReport> {
+        self.pull_with_progress(lock, |_| {})
+    }
+
+    /// [`SyncClient::pull`], calling `progress` after every applied page. Memory stays bounded by one page: rows go to the store page by page, each page
+    /// in one transaction with its cursors, so an interrupted pull resumes from the last
+    /// applied page. The session's progress is also kept in `meta` for [`sync_state`].
+    pub fn pull_with_progress<G: DerefMut<Target = Store>>(
+        &self,
+        lock: impl Fn() -> G,
+        mut progress: impl FnMut(&PullProgress),
+    ) -> Result<PullReport> {
         let creds = self.credentials(&lock)?;
         let mut report = PullReport::default();
+        let mut state = PullProgress::default();
+        // Rows still to pull after the last applied page, as far as we know.
+        let mut remaining: Option<u64> = None;
+        let mut ask_count = true;
+        let started_at = now_rfc3339();
+        let mut recorded: Option<Instant> = None;
+        let record = |state: &PullProgress, recorded: &mut Option<Instant>, force: bool| {
+            // A session that pulled nothing leaves the last real one on record.
+            if state.rows == 0
+                || (!force && recorded.is_some_and(|t| t.elapsed() < Duration::from_secs(1)))
+            {
+                return Ok::<(), SyncError>(());
+            }
+            *recorded = Some(Instant::now());
+            let view = PullProgressView {
+                progress: *state,
+                started_at: started_at.clone(),
+                updated_at: now_rfc3339(),
+            };
+            let json = serde_json::to_string(&view).map_err(StoreError::from)?;
+            lock().set_meta(keys::PULL_PROGRESS, &json)?;
+            Ok(())
+        };
         for _ in 0..self.config.max_rounds {
             let saved = lock().hq_cursors()?;
             let cursors: Cursors = saved
                 .iter()
                 .filter_map(|(k, v)| entity_of(k).map(|e| (e, *v)))
                 .collect();
-            let req = PullRequest {
-                version: PROTOCOL_VERSION,
-                cursors,
-                limit: Some(self.config.pull_limit.clamp(1, 5000)),
-            };
-            let answer = self.post("/v1/pull", &creds, encode(&req), false)?;
-            let page: PullPage = decode(&answer)?;
+            let page = self.pull_page(&creds, cursors, ask_count)?;
             check_page(&page)?;
             let rows: Vec<HqRow> = page
                 .rows
@@ -646,16 +754,89 @@ impl<T: Transport> SyncClient<T> {
             let applied = lock().apply_hq_page(&saved, &rows, &next)?;
             report.pages += 1;
             if !applied.applied {
+                // Someone else moved the cursors: count again on the next page.
                 report.stale += 1;
+                ask_count = true;
                 continue;
             }
             report.written += applied.written;
             report.skipped += applied.skipped;
+            report.rows += rows.len() as u64;
+            state.pages += 1;
+            state.rows += rows.len() as u64;
+            remaining = match page.remaining {
+                Some(r) => Some(r),
+                None => remaining.map(|r| r.saturating_sub(rows.len() as u64)),
+            };
             if !page.more {
+                remaining = Some(0);
+            }
+            // HQ wrote more while we pulled (the estimate ran out early): count again.
+            ask_count = page.more && remaining.is_none_or(|r| r == 0);
+            state.total = remaining.map(|r| state.rows + r);
+            state.done = !page.more;
+            progress(&state);
+            record(&state, &mut recorded, state.done)?;
+            if !page.more {
+                report.complete = true;
                 break;
             }
         }
+        if !state.done {
+            record(&state, &mut recorded, true)?;
+        }
         Ok(report)
+    }
+
+    /// One pull request: version 2 with `count_remaining` when asked and the hub speaks it,
+    /// otherwise version 1. A hub that refuses version 2 is remembered and asked again in
+    /// version 1 at once.
+    fn pull_page(&self, creds: &Credentials, cursors: Cursors, count: bool) -> Result<PullPage> {
+        let limit = Some(self.config.pull_limit.clamp(1, 5000));
+        let v2 = self.pull_version() >= PULL_PROGRESS_VERSION;
+        let req = PullRequest {
+            version: if v2 && count {
+                PULL_PROGRESS_VERSION
+            } else {
+                PROTOCOL_VERSION
+            },
+            cursors,
+            limit,
+            count_remaining: (v2 && count).then_some(true),
+        };
+        match self.post("/v1/pull", creds, encode(&req), false) {
+            Ok(answer) => {
+                let page: PullPage = decode(&answer)?;
+                if page.version != req.version {
+                    return Err(SyncError::Protocol(format!(
+                        "the hub answered a version {} pull in version {}",
+                        req.version, page.version
+                    )));
+                }
+                Ok(page)
+            }
+            Err(SyncError::Http {
+                status: 400, code, ..
+            }) if code == "unsupported_version" && req.version > PROTOCOL_VERSION => {
+                tracing::info!(
+                    "the hub does not speak protocol version {}: pulling without progress totals",
+                    req.version
+                );
+                self.pull_version.store(PROTOCOL_VERSION, Ordering::Relaxed);
+                let req = PullRequest {
+                    version: PROTOCOL_VERSION,
+                    count_remaining: None,
+                    ..req
+                };
+                Ok(decode(&self.post(
+                    "/v1/pull",
+                    creds,
+                    encode(&req),
+                    false,
+                )?)?)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// One sync round: push, then pull. Records the outcome in `meta` for [`sync_state`].
@@ -663,10 +844,20 @@ impl<T: Transport> SyncClient<T> {
         &self,
         lock: impl Fn() -> G,
     ) -> Result<SyncReport> {
+        self.sync_once_with_progress(lock, |_| {})
+    }
+
+    /// [`SyncClient::sync_once`] with the pull's progress (see
+    /// [`SyncClient::pull_with_progress`]).
+    pub fn sync_once_with_progress<G: DerefMut<Target = Store>>(
+        &self,
+        lock: impl Fn() -> G,
+        progress: impl FnMut(&PullProgress),
+    ) -> Result<SyncReport> {
         let result = self.push(&lock).and_then(|push| {
             Ok(SyncReport {
                 push,
-                pull: self.pull(&lock)?,
+                pull: self.pull_with_progress(&lock, progress)?,
             })
         });
         let store = lock();

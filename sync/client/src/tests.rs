@@ -110,11 +110,13 @@ impl Transport for FakeHub {
             return Err(TransportError("connection refused".into()));
         }
         if req.path == "/v1/pull" {
+            let pull: PullRequest = decode(&req.body).unwrap();
             let page = PullPage {
-                version: 1,
+                version: pull.version,
                 rows: vec![],
                 next_cursors: Cursors::new(),
                 more: false,
+                remaining: pull.count_remaining.map(|_| 0),
             };
             return Ok(Response {
                 status: 200,
@@ -255,4 +257,131 @@ fn retry_backs_off_until_the_hub_answers() {
         let cap = backoff::ceiling(&backoff.config, i as u32 + 1);
         assert!(*w >= cap / 2 && *w <= cap);
     }
+}
+
+/// HQ's change log (the pure model) behind a transport; optionally only protocol version 1.
+struct ModelHub {
+    log: Mutex<tillstone_sync::ChangeLog>,
+    v1_only: bool,
+    requests: Mutex<Vec<PullRequest>>,
+}
+
+impl ModelHub {
+    fn new(rows: usize, v1_only: bool) -> ModelHub {
+        let mut log = tillstone_sync::ChangeLog::new();
+        for i in 0..rows {
+            let e = if i % 5 == 0 {
+                Entity::Prices
+            } else {
+                Entity::Catalog
+            };
+            log.put(e, &format!("sku-{i}"), serde_json::json!({"n": i}));
+        }
+        ModelHub {
+            log: Mutex::new(log),
+            v1_only,
+            requests: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Transport for &ModelHub {
+    fn send(&self, req: &Request) -> Result<Response, TransportError> {
+        assert_eq!(req.path, "/v1/pull");
+        let pull: PullRequest = match decode(&req.body) {
+            Ok(p) => p,
+            Err(e) => panic!("bad pull request: {e}"),
+        };
+        if self.v1_only && pull.version != 1 {
+            return Ok(Response {
+                status: 400,
+                body: br#"{"error":{"code":"unsupported_version","message":"protocol version 2 is not supported (supported: [1])"}}"#.to_vec(),
+            });
+        }
+        self.requests.lock().unwrap().push(pull.clone());
+        Ok(Response {
+            status: 200,
+            body: encode(&self.log.lock().unwrap().pull(&pull)),
+        })
+    }
+}
+
+#[test]
+fn pull_progress_counts_once_and_ends_at_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    enroll_locally(&s);
+    let store = Mutex::new(s);
+    let hub = ModelHub::new(103, false);
+    let client = SyncClient::new(
+        &hub,
+        SyncConfig {
+            pull_limit: 10,
+            ..SyncConfig::default()
+        },
+    );
+    let mut seen = Vec::new();
+    let report = client
+        .pull_with_progress(|| store.lock().unwrap(), |p| seen.push(*p))
+        .unwrap();
+    assert!(report.complete);
+    assert_eq!((report.rows, report.pages), (103, 11));
+    assert_eq!(seen.len(), 11);
+    assert!(seen.iter().all(|p| p.total == Some(103)), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].rows < w[1].rows));
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].fraction().unwrap() <= w[1].fraction().unwrap())
+    );
+    let last = seen.last().unwrap();
+    assert!(last.done && last.rows == 103 && last.fraction() == Some(1.0));
+    // The count is asked once (the first page), in version 2; the rest are plain version 1.
+    let reqs = hub.requests.lock().unwrap();
+    assert_eq!(reqs[0].version, 2);
+    assert_eq!(reqs[0].count_remaining, Some(true));
+    assert!(
+        reqs[1..]
+            .iter()
+            .all(|r| r.version == 1 && r.count_remaining.is_none())
+    );
+    drop(reqs);
+    // The state shows the session.
+    let st = sync_state(&store.lock().unwrap()).unwrap();
+    let view = st.pull.unwrap();
+    assert_eq!(view.progress, *last);
+    // Nothing new: an empty session leaves the last one on record.
+    let again = client.pull(|| store.lock().unwrap()).unwrap();
+    assert_eq!((again.rows, again.complete), (0, true));
+    let st = sync_state(&store.lock().unwrap()).unwrap();
+    assert_eq!(st.pull.unwrap().progress.rows, 103);
+}
+
+#[test]
+fn a_version_1_hub_is_pulled_without_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    enroll_locally(&s);
+    let store = Mutex::new(s);
+    let hub = ModelHub::new(25, true);
+    let client = SyncClient::new(
+        &hub,
+        SyncConfig {
+            pull_limit: 10,
+            ..SyncConfig::default()
+        },
+    );
+    let mut seen = Vec::new();
+    let report = client
+        .pull_with_progress(|| store.lock().unwrap(), |p| seen.push(*p))
+        .unwrap();
+    assert_eq!((report.rows, report.complete), (25, true));
+    assert_eq!(client.pull_version(), 1);
+    assert!(seen[..seen.len() - 1].iter().all(|p| p.total.is_none()));
+    assert_eq!(seen.last().unwrap().fraction(), Some(1.0));
+    assert!(hub.requests.lock().unwrap().iter().all(|r| r.version == 1));
+    let model = hub.log.lock().unwrap();
+    assert_eq!(
+        store.lock().unwrap().hq_rows().unwrap().len(),
+        model.live(Entity::Catalog).len() + model.live(Entity::Prices).len()
+    );
 }

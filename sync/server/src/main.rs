@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use tillstone_cloud::sqlite::now_ms;
 use tillstone_sync::{Entity, StoreId, TenantId, TerminalId};
 
+mod admin_cli;
+
 #[derive(Parser)]
 #[command(
     name = "tillstone-cloud",
@@ -28,6 +30,13 @@ enum Command {
         /// Largest request body in bytes.
         #[arg(long, default_value_t = tillstone_sync::wire::MAX_MESSAGE_BYTES)]
         body_limit: usize,
+        /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
+        /// --tls-key. Without it, plain HTTP (put a TLS-terminating proxy in front).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Tenants.
     Tenant {
@@ -53,6 +62,16 @@ enum Command {
     Report {
         #[command(subcommand)]
         command: ReportCommand,
+    },
+    /// Import HQ data replicated down to terminals (see sync/ROWS.md).
+    Import {
+        #[command(subcommand)]
+        command: admin_cli::ImportCommand,
+    },
+    /// Coupon issuer keys and signed coupon packs.
+    Coupons {
+        #[command(subcommand)]
+        command: admin_cli::CouponsCommand,
     },
 }
 
@@ -123,6 +142,19 @@ enum ReportCommand {
         #[arg(long, value_parser = tenant_id)]
         tenant: TenantId,
     },
+    /// A store's day (local time): sales, returns, voids, tax, tenders, coupons, double
+    /// redemptions.
+    Daily {
+        #[arg(long, value_parser = tenant_id)]
+        tenant: TenantId,
+        #[arg(long, value_parser = store_id)]
+        store: StoreId,
+        /// The store's local day, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn tenant_id(s: &str) -> Result<TenantId, String> {
@@ -157,24 +189,38 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let storage = tillstone_cloud::open(&cli.db)?;
     match cli.command {
-        Command::Serve { listen, body_limit } => {
+        Command::Serve {
+            listen,
+            body_limit,
+            tls_cert,
+            tls_key,
+        } => {
+            // Read the certificate before listening: a bad file fails at once, with the reason.
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => {
+                    Some(tillstone_cloud::tls::load_server_config(cert, key)?)
+                }
+                _ => None,
+            };
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 let addr = listener.local_addr()?;
-                tracing::info!(%addr, db = %cli.db, "serving");
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                tracing::info!(%addr, scheme, db = %cli.db, "serving");
                 // On stdout too, for scripts that listen on port 0.
                 println!("listening on {addr}");
                 std::io::Write::flush(&mut std::io::stdout())?;
-                tillstone_cloud::serve(
-                    listener,
-                    storage,
-                    tillstone_cloud::Config { body_limit },
-                    tillstone_cloud::shutdown_signal(),
-                )
-                .await?;
+                let config = tillstone_cloud::Config { body_limit };
+                let shutdown = tillstone_cloud::shutdown_signal();
+                match tls {
+                    Some(tls) => {
+                        tillstone_cloud::serve_tls(listener, tls, storage, config, shutdown).await?
+                    }
+                    None => tillstone_cloud::serve(listener, storage, config, shutdown).await?,
+                }
                 anyhow::Ok(())
             })?;
         }
@@ -223,6 +269,17 @@ fn main() -> anyhow::Result<()> {
                 key,
             } => println!("{}", storage.delete_change(&tenant, entity, &key)?),
         },
+        Command::Import { command } => admin_cli::import(storage.as_ref(), command)?,
+        Command::Coupons { command } => admin_cli::coupons(&storage, command)?,
+        Command::Report {
+            command:
+                ReportCommand::Daily {
+                    tenant,
+                    store,
+                    date,
+                    json,
+                },
+        } => admin_cli::daily(storage.as_ref(), &tenant, &store, &date, json)?,
         Command::Report {
             command: ReportCommand::DoubleRedemptions { tenant },
         } => {

@@ -352,6 +352,55 @@ async fn pull(
     Ok(json_response(encode(&page)))
 }
 
+#[derive(serde::Deserialize)]
+struct CouponStatusReq {
+    v: u32,
+    coupon_id: String,
+}
+
+/// The online coupon check: every redemption HQ holds of one coupon, in the caller's tenant.
+async fn coupon_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let who = authenticate(&state, &headers).await?;
+    let bytes = read_body(&headers, body, state.config.body_limit).await?;
+    let req: CouponStatusReq = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("expected {{\"v\": 1, \"coupon_id\": \"<campaign>-<serial>\"}}: {e}"),
+        )
+    })?;
+    let well_formed = req.coupon_id.split_once('-').is_some_and(|(c, s)| {
+        !c.is_empty()
+            && !s.is_empty()
+            && c.bytes().all(|b| b.is_ascii_digit())
+            && s.bytes().all(|b| b.is_ascii_digit())
+    });
+    if req.v != 1 || !well_formed {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!(
+                "coupon status version {} for {:?}: version 1 and a coupon id like 1001-4242 expected",
+                req.v, req.coupon_id
+            ),
+        ));
+    }
+    let storage = state.storage.clone();
+    let tenant = who.tenant.clone();
+    let id = req.coupon_id.clone();
+    let redemptions = blocking(move || storage.coupon_redemptions(&tenant, &id)).await?;
+    let body = serde_json::json!({
+        "v": 1,
+        "coupon_id": req.coupon_id,
+        "redemptions": redemptions,
+    });
+    Ok(json_response(body.to_string().into_bytes()))
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -386,6 +435,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/enroll", post(enroll))
         .route("/v1/push", post(push))
         .route("/v1/pull", post(pull))
+        .route("/v1/coupons/status", post(coupon_status))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -396,6 +446,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+fn app_state(storage: Arc<dyn Storage>, config: Config) -> AppState {
+    AppState {
+        storage,
+        metrics: Arc::new(Metrics::new()),
+        config: Arc::new(config),
+    }
+}
+
 /// Serve on `listener` until `shutdown` completes, then finish in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -403,12 +461,22 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = AppState {
-        storage,
-        metrics: Arc::new(Metrics::new()),
-        config: Arc::new(config),
-    };
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(app_state(storage, config)))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// [`serve`] over HTTPS: TLS is terminated here with `tls` (see
+/// [`crate::tls::load_server_config`]).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    storage: Arc<dyn Storage>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = crate::tls::TlsListener::new(listener, tls)?;
+    axum::serve(listener, router(app_state(storage, config)))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -4,6 +4,8 @@
 //! One connection behind a mutex: pushes are serialised, which SQLite does anyway for writers.
 //! The push logic mirrors `tillstone_sync::Replica::receive_batch` rule for rule, against tables.
 
+mod admin;
+
 use crate::storage::{
     Enrolled, Millis, Principal, Result, Storage, StorageError, new_credential,
     new_enrollment_code, normalize_code, secret_hash,
@@ -16,13 +18,13 @@ use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
 use tillstone_sync::state::effect_of;
 use tillstone_sync::{
-    Cursors, Effect, Entity, Event, Hlc, Outcome, PROTOCOL_VERSION, PullPage, PullRequest, PushAck,
-    PushBatch, Redemption, RedemptionRegistry, RejectReason, Rejected, Row, StoreId, TenantId,
-    TerminalId,
+    Cursors, Effect, Entity, Event, Hlc, Outcome, PullPage, PullRequest, PushAck, PushBatch,
+    Redemption, RedemptionRegistry, RejectReason, Rejected, Row, StoreId, TenantId, TerminalId,
 };
 
 /// Schema migrations, applied in order; `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     tenant_id  TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -114,7 +116,9 @@ CREATE TABLE changes (
     PRIMARY KEY (tenant_id, entity, key)
 );
 CREATE UNIQUE INDEX changes_by_revision ON changes (tenant_id, entity, revision);
-"#];
+"#,
+    admin::MIGRATION,
+];
 
 fn db(e: rusqlite::Error) -> StorageError {
     StorageError::Backend(e.to_string())
@@ -637,7 +641,8 @@ impl Storage for SqliteStorage {
             )));
         }
         let mut ack = PushAck {
-            version: PROTOCOL_VERSION,
+            // Answer in the batch's version (push is the same in versions 1 and 2).
+            version: batch.version,
             batch_id: batch.batch_id.clone(),
             accepted: Vec::new(),
             duplicates: Vec::new(),
@@ -729,12 +734,57 @@ impl Storage for SqliteStorage {
             }
             next.insert(e, cursor);
         }
+        drop(stmt);
+        let remaining = if req.count_remaining == Some(true) {
+            let mut count = conn.prepare_cached(
+                "SELECT COUNT(*) FROM changes WHERE tenant_id = ?1 AND entity = ?2 AND revision > ?3",
+            )?;
+            let mut total = 0u64;
+            for e in Entity::ALL {
+                let after = i64::try_from(next.get(&e).copied().unwrap_or(0)).unwrap_or(i64::MAX);
+                let n: i64 = count
+                    .query_row(params![who.tenant.as_str(), e.as_str(), after], |r| {
+                        r.get(0)
+                    })?;
+                total += n as u64;
+            }
+            Some(total)
+        } else {
+            None
+        };
         Ok(PullPage {
-            version: PROTOCOL_VERSION,
+            // Answer in the request's version (`remaining` only exists from version 2 on).
+            version: req.version,
             rows,
             next_cursors: next,
             more,
+            remaining,
         })
+    }
+
+    fn coupon_redemptions(
+        &self,
+        tenant: &TenantId,
+        coupon_id: &str,
+    ) -> Result<Vec<crate::storage::CouponRedemption>> {
+        let conn = self.conn();
+        check_tenant(&conn, tenant)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT sale_id, store_id, terminal_id, amount FROM redemptions
+             WHERE tenant_id = ?1 AND coupon_id = ?2
+             ORDER BY hlc_wall_ms, hlc_counter, terminal_id",
+        )?;
+        let rows = stmt
+            .query_map(params![tenant.as_str(), coupon_id], |r| {
+                Ok(crate::storage::CouponRedemption {
+                    sale_id: r.get(0)?,
+                    store_id: r.get(1)?,
+                    terminal_id: r.get(2)?,
+                    amount: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     fn double_redemptions(&self, tenant: &TenantId) -> Result<Vec<Outcome>> {
@@ -821,6 +871,39 @@ impl Storage for SqliteStorage {
             )
             .optional()?;
         Ok(n.unwrap_or(0) as u64)
+    }
+    fn get_changes(
+        &self,
+        tenant: &TenantId,
+        entity: Entity,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, Value>> {
+        self.admin_get_changes(tenant, entity, keys)
+    }
+
+    fn put_changes(
+        &self,
+        tenant: &TenantId,
+        entity: Entity,
+        rows: &[(String, Value)],
+        merge: Option<crate::storage::Merge<'_>>,
+    ) -> Result<crate::storage::PutCounts> {
+        self.admin_put_changes(tenant, entity, rows, merge)
+    }
+
+    fn reserve_serials(&self, tenant: &TenantId, campaign_id: u32, count: u64) -> Result<u64> {
+        self.admin_reserve_serials(tenant, campaign_id, count)
+    }
+
+    fn store_events(
+        &self,
+        tenant: &TenantId,
+        store: &StoreId,
+        kinds: &[tillstone_sync::EventKind],
+        from_ms: Millis,
+        to_ms: Millis,
+    ) -> Result<Vec<Event>> {
+        self.admin_store_events(tenant, store, kinds, from_ms, to_ms)
     }
 }
 

@@ -115,6 +115,13 @@ pub trait Storage: Send + Sync + 'static {
     }
     /// Single-use coupons redeemed more than once, with the winner and the losing sales.
     fn double_redemptions(&self, tenant: &TenantId) -> Result<Vec<Outcome>>;
+    /// Every redemption of one coupon (`campaign-serial`) in the tenant, first by HLC first
+    /// (the online coupon check of the tills).
+    fn coupon_redemptions(
+        &self,
+        tenant: &TenantId,
+        coupon_id: &str,
+    ) -> Result<Vec<CouponRedemption>>;
     /// Derived stock of `(store, sku)`.
     fn stock(&self, tenant: &TenantId, store: &StoreId, sku: &str) -> Result<i128>;
     /// Derived points of a member.
@@ -130,6 +137,123 @@ pub trait Storage: Send + Sync + 'static {
     fn event_count(&self, tenant: &TenantId) -> Result<u64>;
     /// Highest `n` such that events `1..=n` of the terminal are all stored.
     fn contiguous_through(&self, tenant: &TenantId, terminal: &TerminalId) -> Result<u64>;
+    /// The live rows (tombstones left out) of `keys`, by key (admin imports).
+    fn get_changes(
+        &self,
+        tenant: &TenantId,
+        entity: Entity,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, Value>>;
+    /// Write a batch of rows in one transaction (admin imports): each row is first passed to
+    /// `merge` with the stored row (`None`: absent or deleted), then written with the next
+    /// revision only if it differs from the stored one, so re-importing the same data makes no
+    /// revision. A `merge` error or an empty key / null row aborts the whole batch.
+    fn put_changes(
+        &self,
+        tenant: &TenantId,
+        entity: Entity,
+        rows: &[(String, Value)],
+        merge: Option<Merge<'_>>,
+    ) -> Result<PutCounts>;
+    /// Reserve `count` (≥ 1) consecutive coupon serials of a campaign of the tenant; returns
+    /// the first. Atomic: serials are never handed out twice, whatever runs concurrently.
+    fn reserve_serials(&self, tenant: &TenantId, campaign_id: u32, count: u64) -> Result<u64>;
+    /// The events of `kinds` of a store whose HLC wall time is in `[from_ms, to_ms)` (reports).
+    fn store_events(
+        &self,
+        tenant: &TenantId,
+        store: &StoreId,
+        kinds: &[tillstone_sync::EventKind],
+        from_ms: Millis,
+        to_ms: Millis,
+    ) -> Result<Vec<tillstone_sync::Event>>;
+}
+
+/// Turns the proposed row into the row to store, given the stored one (`None`: absent or
+/// deleted); an error aborts the batch. Used to keep fields HQ adds later (a member's coupons).
+pub type Merge<'a> = &'a (dyn Fn(&str, Option<&Value>, &mut Value) -> Result<(), String> + Sync);
+
+/// What a [`Storage::put_changes`] batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PutCounts {
+    /// Keys without a live row before (new, or written again after a delete).
+    pub new: u64,
+    pub changed: u64,
+    /// Equal to the stored row: not written, no revision used.
+    pub unchanged: u64,
+}
+
+impl PutCounts {
+    pub fn add(&mut self, o: PutCounts) {
+        self.new += o.new;
+        self.changed += o.changed;
+        self.unchanged += o.unchanged;
+    }
+}
+
+/// Decide which rows of a batch to write (shared by the backends): `stored` holds the live rows
+/// of the batch's keys. Rows are taken in order (a key twice: the later wins and is compared
+/// with the earlier); returns the rows to write, one per key, and the counts.
+pub(crate) fn plan_batch(
+    rows: &[(String, Value)],
+    mut stored: std::collections::HashMap<String, Value>,
+    merge: Option<Merge<'_>>,
+) -> Result<(Vec<(String, Value)>, PutCounts)> {
+    let mut counts = PutCounts::default();
+    let mut out: Vec<(String, Value)> = Vec::new();
+    let mut slot: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (key, value) in rows {
+        if key.is_empty() {
+            return Err(StorageError::Invalid("empty key".into()));
+        }
+        let mut value = value.clone();
+        let before = stored.get(key);
+        if let Some(merge) = merge {
+            merge(key, before, &mut value)
+                .map_err(|e| StorageError::Invalid(format!("{key}: {e}")))?;
+        }
+        if value.is_null() {
+            return Err(StorageError::Invalid(format!(
+                "{key}: null data (use a delete)"
+            )));
+        }
+        match before {
+            Some(b) if *b == value => {
+                counts.unchanged += 1;
+                continue;
+            }
+            Some(_) => counts.changed += 1,
+            None => counts.new += 1,
+        }
+        stored.insert(key.clone(), value.clone());
+        match slot.get(key) {
+            Some(&i) => out[i].1 = value,
+            None => {
+                slot.insert(key.clone(), out.len());
+                out.push((key.clone(), value));
+            }
+        }
+    }
+    Ok((out, counts))
+}
+
+/// A time for SQL (`i64`), saturating.
+pub(crate) fn clamp(ms: Millis) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// A serial count for SQL: 1 to 2^63-1.
+pub(crate) fn reserve_count(count: u64) -> Result<i64> {
+    match i64::try_from(count) {
+        Ok(c) if c >= 1 => Ok(c),
+        _ => Err(StorageError::Invalid(format!(
+            "cannot reserve {count} serials (1 to 2^63-1)"
+        ))),
+    }
+}
+
+pub(crate) fn serials_exhausted(campaign_id: u32) -> StorageError {
+    StorageError::Invalid(format!("campaign {campaign_id} has run out of serials"))
 }
 
 /// Which backend a database URL names.
@@ -253,4 +377,13 @@ mod tests {
         assert!(k.starts_with("tsk_") && k.len() == 68);
         assert_eq!(secret_hash(&k).len(), 64);
     }
+}
+
+/// One redemption of a coupon as HQ holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CouponRedemption {
+    pub sale_id: String,
+    pub store_id: String,
+    pub terminal_id: String,
+    pub amount: String,
 }

@@ -35,6 +35,7 @@ postgres_tests!(
     revoked_terminal_is_refused,
     oversize_bodies_are_refused_and_gzip_is_accepted,
     double_redemption_is_reported_with_both_sales,
+    coupon_status_answers_within_the_tenant,
     restart_between_pushes_loses_nothing,
     admin_cli_round_trip,
     concurrent_resends_store_each_event_once,
@@ -54,7 +55,7 @@ fn migrations_are_tracked_and_idempotent() {
         }
     });
     let s = tillstone_cloud::PostgresStorage::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     let t = tenant(&s, "甲公司");
     assert!(matches!(
         s.create_store(&t.tenant, &t.store, "again"),

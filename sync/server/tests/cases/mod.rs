@@ -200,9 +200,9 @@ pub fn push_is_idempotent_and_conflicts_are_rejected(db: &TestDb) {
     );
     assert_eq!(storage.stock(&t.tenant, &t.store, "x").unwrap(), 3);
 
-    // A malformed or future-version batch is refused as a whole.
+    // A malformed or future-version (3) batch is refused as a whole.
     let mut v2 = serde_json::to_value(batch(&t, &terminal, &[])).unwrap();
-    v2["version"] = json!(2);
+    v2["version"] = json!(3);
     let (status, body) = post(&srv.url, "/v1/push", Some(&cred), &v2);
     assert_eq!(
         (status, error_code(&body)),
@@ -280,6 +280,50 @@ pub fn pull_is_resumable_and_carries_deletions(db: &TestDb) {
     storage
         .put_change(&t.tenant, Entity::Members, "m-1", json!({"name": "王"}))
         .unwrap();
+
+    // Version 2: asked, the page says how many rows remain after it (initial sync progress);
+    // the answer is in the request's version. Not asked (or version 1): no count.
+    let (status, body) = post(
+        &srv.url,
+        "/v1/pull",
+        Some(&cred),
+        &json!({"version": 2, "cursors": {}, "limit": 3, "count_remaining": true}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["version"].as_u64(), body["remaining"].as_u64()),
+        (Some(2), Some(5))
+    );
+    assert_eq!(body["rows"].as_array().map(Vec::len), Some(3));
+    let (status, body) = post(
+        &srv.url,
+        "/v1/pull",
+        Some(&cred),
+        &json!({"version": 2, "cursors": {"catalog": 6}, "limit": 3, "count_remaining": true}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["remaining"].as_u64(), body["more"].as_bool()),
+        (Some(0), Some(false))
+    );
+    for v in [1, 2] {
+        let (status, body) = post(
+            &srv.url,
+            "/v1/pull",
+            Some(&cred),
+            &json!({"version": v, "cursors": {}, "limit": 3}),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["version"].as_u64(), Some(v));
+        assert!(body.get("remaining").is_none(), "{body}");
+    }
+    let (status, body) = post(
+        &srv.url,
+        "/v1/pull",
+        Some(&cred),
+        &json!({"version": 1, "cursors": {}, "count_remaining": true}),
+    );
+    assert_eq!((status, error_code(&body)), (400, "malformed"), "{body}");
 
     // First page applied, then a page lost in transit: pulling again from the saved cursors
     // answers the same rows.
@@ -574,6 +618,57 @@ pub fn double_redemption_is_reported_with_both_sales(db: &TestDb) {
         text.contains("CPN-0001") && text.contains("sale-A") && text.contains("sale-B"),
         "{text}"
     );
+}
+
+/// The online coupon check: a till asks HQ about one coupon and sees every redemption of it in
+/// its own tenant only; bad requests are refused with a clear message.
+pub fn coupon_status_answers_within_the_tenant(db: &TestDb) {
+    let storage = db.open();
+    let t = tenant(&*storage, "甲公司");
+    let srv = TestServer::start(storage.clone(), Config::default());
+    let (t1, c1) = enroll(&srv.url, &*storage, &t.tenant, &t.store);
+    let other = tenant(&*storage, "乙公司");
+    let (_, c_other) = enroll(&srv.url, &*storage, &other.tenant, &other.store);
+    let e = event(
+        &t1,
+        1,
+        EventKind::CouponRedemption,
+        json!({"coupon_id": "1001-7", "sale_id": "sale-A", "amount": "5.00"}),
+    );
+    push(&srv.url, &c1, &batch(&t, &t1, std::slice::from_ref(&e)));
+
+    let ask = |cred: Option<&str>, body: Value| post(&srv.url, "/v1/coupons/status", cred, &body);
+    let (status, body) = ask(Some(&c1), json!({"v": 1, "coupon_id": "1001-7"}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["coupon_id"], "1001-7");
+    let uses = body["redemptions"].as_array().unwrap();
+    assert_eq!(uses.len(), 1);
+    assert_eq!(uses[0]["sale_id"], "sale-A");
+    assert_eq!(uses[0]["store_id"], t.store.as_str());
+    assert_eq!(uses[0]["terminal_id"], t1.as_str());
+    // Never redeemed; another tenant does not see this tenant's redemption.
+    let (_, body) = ask(Some(&c1), json!({"v": 1, "coupon_id": "1001-8"}));
+    assert_eq!(body["redemptions"].as_array().unwrap().len(), 0);
+    let (status, body) = ask(Some(&c_other), json!({"v": 1, "coupon_id": "1001-7"}));
+    assert_eq!(status, 200);
+    assert_eq!(body["redemptions"].as_array().unwrap().len(), 0, "{body}");
+    // No credential, a malformed id, an unknown version: refused, with a reason.
+    assert_eq!(ask(None, json!({"v": 1, "coupon_id": "1001-7"})).0, 401);
+    let (status, body) = ask(Some(&c1), json!({"v": 1, "coupon_id": "1001-x"}));
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1001-4242"),
+        "{body}"
+    );
+    assert_eq!(
+        ask(Some(&c1), json!({"v": 9, "coupon_id": "1001-7"})).0,
+        400
+    );
+    assert_eq!(ask(Some(&c1), json!({"coupon": 1})).0, 400);
+    srv.stop();
 }
 
 pub fn restart_between_pushes_loses_nothing(db: &TestDb) {
