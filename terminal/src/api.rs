@@ -22,7 +22,7 @@ use tillstone_devices::receipt::Paper;
 use tillstone_store::meta::CartStatus;
 use tillstone_store::shifts::MovementKind;
 
-type AppState = Arc<Terminal>;
+pub(crate) type AppState = Arc<Terminal>;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
@@ -42,13 +42,13 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Run a (blocking, SQLite) use case off the async workers and serialise its result.
-async fn run<T, F>(t: AppState, f: F) -> Result<Json<Value>, AppError>
+/// Run a (blocking, SQLite) use case off the async workers.
+pub(crate) async fn blocking<T, F>(t: AppState, f: F) -> Result<T, AppError>
 where
-    T: serde::Serialize + Send + 'static,
+    T: Send + 'static,
     F: FnOnce(&Terminal) -> AppResult<T> + Send + 'static,
 {
-    let out = tokio::task::spawn_blocking(move || f(&t))
+    tokio::task::spawn_blocking(move || f(&t))
         .await
         .map_err(|e| {
             AppError::new(
@@ -56,14 +56,28 @@ where
                 "internal",
                 format!("the request failed: {e}"),
             )
-        })??;
+        })?
+}
+
+/// A PNG answer (receipt and report previews).
+pub(crate) fn png(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "image/png")], bytes).into_response()
+}
+
+/// Run a (blocking, SQLite) use case off the async workers and serialise its result.
+pub(crate) async fn run<T, F>(t: AppState, f: F) -> Result<Json<Value>, AppError>
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&Terminal) -> AppResult<T> + Send + 'static,
+{
+    let out = blocking(t, f).await?;
     serde_json::to_value(out)
         .map(Json)
         .map_err(|e| AppError::new(ErrorKind::Internal, "internal", e.to_string()))
 }
 
 /// The signed-in session from `Authorization: Bearer <token>`.
-struct Auth(Session);
+pub(crate) struct Auth(pub(crate) Session);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = AppError;
@@ -85,7 +99,7 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 /// Path parameters whose rejection is our JSON error (e.g. a line id that is not a number).
-struct P<T>(T);
+pub(crate) struct P<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for P<T>
 where
@@ -108,7 +122,7 @@ where
 }
 
 /// Query parameters whose rejection is our JSON error.
-struct Q<T>(T);
+pub(crate) struct Q<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for Q<T>
 where
@@ -131,7 +145,7 @@ where
 }
 
 /// JSON body extractor whose rejections are our JSON errors with an actionable message.
-struct Body<T>(T);
+pub(crate) struct Body<T>(pub(crate) T);
 
 impl<T, S> axum::extract::FromRequest<S> for Body<T>
 where
@@ -236,6 +250,9 @@ struct TenderReq {
     amount: Option<Decimal>,
     #[serde(default)]
     reference: Option<String>,
+    /// For `kind: "points"`: how many points to use (default: the whole balance).
+    #[serde(default)]
+    points: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -290,7 +307,7 @@ fn tender_kind(s: &str) -> AppResult<TenderKind> {
     TenderKind::parse(s).ok_or_else(|| {
         AppError::bad_request(
             "unknown_tender",
-            format!("unknown tender {s:?}: use cash, card, alipay or wechat_pay"),
+            format!("unknown tender {s:?}: use cash, card, alipay, wechat_pay or points"),
         )
     })
 }
@@ -368,7 +385,10 @@ pub fn router(terminal: Arc<Terminal>) -> Router {
         .route("/products/{sku}", get(product))
         .route("/members", get(search_members).post(sign_up))
         .route("/members/{id}", get(member))
+        .route("/members/{id}/coupons", get(member_wallet))
+        .route("/members/{id}/points", get(point_history))
         .route("/journal/verify", get(verify_journal))
+        .merge(crate::api_manage::routes())
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
@@ -647,7 +667,11 @@ async fn add_tender(
 ) -> Result<Json<Value>, AppError> {
     let kind = tender_kind(&b.kind)?;
     run(t, move |t| {
-        t.add_tender(&s, &id, kind, b.amount, b.reference)
+        if kind == TenderKind::Points {
+            t.add_points_tender(&s, &id, b.points)
+        } else {
+            t.add_tender(&s, &id, kind, b.amount, b.reference)
+        }
     })
     .await
 }
@@ -883,10 +907,9 @@ async fn preview_png(
     P(receipt): P<String>,
     Q(q): Q<PreviewQ>,
 ) -> Result<Response, AppError> {
-    let png = tokio::task::spawn_blocking(move || t.receipt_png(&s, &receipt, q.paper, q.lang))
+    blocking(t, move |t| t.receipt_png(&s, &receipt, q.paper, q.lang))
         .await
-        .map_err(|e| AppError::new(ErrorKind::Internal, "internal", e.to_string()))??;
-    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+        .map(png)
 }
 
 async fn post_void(
@@ -962,6 +985,40 @@ async fn member(
     P(id): P<String>,
 ) -> Result<Json<Value>, AppError> {
     run(t, move |t| t.member(&s, &id)).await
+}
+
+#[derive(Deserialize, Default)]
+struct WalletQ {
+    #[serde(default)]
+    cart: Option<String>,
+}
+
+async fn member_wallet(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P(id): P<String>,
+    Q(q): Q<WalletQ>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.member_wallet(&s, &id, q.cart.as_deref())).await
+}
+
+#[derive(Deserialize)]
+struct HistoryQ {
+    #[serde(default = "default_history")]
+    limit: usize,
+}
+
+fn default_history() -> usize {
+    50
+}
+
+async fn point_history(
+    State(t): State<AppState>,
+    Auth(s): Auth,
+    P(id): P<String>,
+    Q(q): Q<HistoryQ>,
+) -> Result<Json<Value>, AppError> {
+    run(t, move |t| t.point_history(&s, &id, q.limit)).await
 }
 
 async fn search_members(

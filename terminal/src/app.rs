@@ -22,9 +22,9 @@ use tillstone_core::catalog::{Product, Unit};
 use tillstone_core::coupon::{
     self, Campaign, CheckContext, CouponLine, GeoPoint, KeyRing, WithPending,
 };
-use tillstone_core::member::{MemberView, mask_phone};
+use tillstone_core::member::{Member, MemberView, mask_phone};
 use tillstone_core::money::within_limit;
-use tillstone_core::points::{EarnRules, clawback, earn};
+use tillstone_core::points::{clawback, earn, effective_tier, next_tier};
 use tillstone_core::pricing::Discount;
 use tillstone_core::promo::{PromoContext, PromoLine, PromoMember, Rule, evaluate};
 use tillstone_core::report::{ReportHeader, ReportKind, ShiftReport, build_report};
@@ -155,6 +155,35 @@ pub struct Receipt {
     pub sale: Sale,
 }
 
+/// A clear not-found for a member id this till does not know.
+fn known_member(store: &Store, member_id: &str) -> AppResult<()> {
+    match store.find_member(member_id)? {
+        Some(_) => Ok(()),
+        None => Err(AppError::not_found(
+            "member_not_found",
+            format!("no member {member_id}"),
+        )),
+    }
+}
+
+/// One coupon of a member's wallet and what it would do now.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WalletCoupon {
+    pub code: String,
+    pub campaign_id: Option<u32>,
+    pub serial: Option<u64>,
+    pub name: String,
+    pub name_en: String,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// `applies`, `in_cart`, `usable`, or the reason code it cannot be used (`expired`,
+    /// `already_used`, `wrong_store`, `bad_signature` …).
+    pub status: String,
+    /// What it takes off the cart (`applies`).
+    pub amount: Option<Decimal>,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
 /// A sale as found for a return.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SaleLookup {
@@ -238,6 +267,22 @@ impl Terminal {
         })
     }
 
+    /// Reload what HQ sends down and the till keeps in memory (promotion rules, coupon keys and
+    /// campaigns) after a pull applied new rows. Carts pick them up at their next change.
+    pub fn reload_hq_config(&self) -> AppResult<()> {
+        let (promotions, keys, campaigns) = {
+            let store = self.store();
+            (
+                store.promotions()?,
+                store.coupon_keys()?,
+                store.campaigns()?,
+            )
+        };
+        *self.promotions.lock().unwrap_or_else(|p| p.into_inner()) = promotions;
+        *self.coupons.lock().unwrap_or_else(|p| p.into_inner()) = (keys, campaigns);
+        Ok(())
+    }
+
     pub fn settings(&self) -> &StoreSettings {
         &self.settings
     }
@@ -248,6 +293,11 @@ impl Terminal {
 
     pub fn terminal_code(&self) -> &str {
         &self.terminal_code
+    }
+
+    /// The devices (print queue, display, scale): for the manage use cases (`manage.rs`).
+    pub(crate) fn devices(&self) -> &Devices {
+        &self.devices
     }
 
     /// The store, locked. A poisoned lock (a panic elsewhere) still guards a consistent SQLite
@@ -666,11 +716,17 @@ impl Terminal {
         store: &Store,
         rules: &[Rule],
     ) -> AppResult<()> {
-        let member = match &cart.member_id {
-            Some(id) => store.find_member(id)?.map(|m| PromoMember {
-                member_id: m.member_id,
-                tier: m.tier,
-            }),
+        let member = match cart.member_id.as_deref().map(|id| store.find_member(id)) {
+            Some(found) => match found? {
+                Some(m) => {
+                    let (m, _) = self.member_now(store, m)?;
+                    Some(PromoMember {
+                        member_id: m.member_id,
+                        tier: m.tier,
+                    })
+                }
+                None => None,
+            },
             None => None,
         };
         let local = now().naive_utc()
@@ -686,6 +742,32 @@ impl Terminal {
     /// Check every entered coupon against the cart as it is now (after promotions), one after
     /// the other so each sees what the previous ones left. Offline: this terminal's ledger and
     /// the campaign's offline allowance decide (there is no HQ to ask yet).
+    fn store_location(&self) -> Option<GeoPoint> {
+        match (self.settings.latitude, self.settings.longitude) {
+            (Some(lat), Some(lon)) => lat
+                .to_f64()
+                .zip(lon.to_f64())
+                .map(|(lat, lon)| GeoPoint { lat, lon }),
+            _ => None,
+        }
+    }
+
+    /// The cart's lines as the coupon check sees them (after manual discounts and promotions).
+    fn coupon_lines(&self, cart: &Cart) -> Vec<CouponLine> {
+        cart.price(&self.settings)
+            .lines
+            .iter()
+            .filter(|l| !l.line.voided)
+            .map(|l| CouponLine {
+                line_id: l.line.line_id,
+                sku: l.line.sku.clone(),
+                category: l.line.category.clone(),
+                qty: l.line.qty,
+                amount: l.amounts.gross - l.amounts.line_discount,
+            })
+            .collect()
+    }
+
     fn check_coupons(&self, cart: &mut Cart, store: &Store) {
         cart.coupons.clear();
         cart.coupon_problems.clear();
@@ -697,28 +779,10 @@ impl Terminal {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let location = match (self.settings.latitude, self.settings.longitude) {
-            (Some(lat), Some(lon)) => lat
-                .to_f64()
-                .zip(lon.to_f64())
-                .map(|(lat, lon)| GeoPoint { lat, lon }),
-            _ => None,
-        };
+        let location = self.store_location();
         for code in cart.coupon_codes.clone() {
             let accepted = cart.coupons.clone();
-            let priced = cart.price(&self.settings);
-            let lines: Vec<CouponLine> = priced
-                .lines
-                .iter()
-                .filter(|l| !l.line.voided)
-                .map(|l| CouponLine {
-                    line_id: l.line.line_id,
-                    sku: l.line.sku.clone(),
-                    category: l.line.category.clone(),
-                    qty: l.line.qty,
-                    amount: l.amounts.gross - l.amounts.line_discount,
-                })
-                .collect();
+            let lines = self.coupon_lines(cart);
             let ctx = CheckContext {
                 now: now(),
                 utc_offset_minutes: self.settings.utc_offset_minutes,
@@ -730,7 +794,7 @@ impl Terminal {
                     ledger: store,
                     pending: &accepted,
                 },
-                online: false,
+                online: cart.coupons_online.contains(&code),
                 minor_units: self.settings.minor_units(),
                 rounding: self.settings.rounding,
             };
@@ -746,17 +810,166 @@ impl Terminal {
         }
     }
 
+    /// A member's point events known on this till (earned, redeemed, given back), newest first.
+    pub fn point_history(
+        &self,
+        s: &Session,
+        member_id: &str,
+        limit: usize,
+    ) -> AppResult<Vec<tillstone_core::points::PointEvent>> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        known_member(&store, member_id)?;
+        Ok(store.point_events(member_id, limit.clamp(1, 500))?)
+    }
+
+    /// The member's coupon wallet (codes HQ issued to them), each with what it would do now:
+    /// `applies` (with the amount, on the given cart), `in_cart`, `usable` (valid here; the
+    /// cart does not meet its conditions yet) or the reason it cannot be used (expired, used,
+    /// wrong store …). Without a cart, only the conditions that do not depend on one count.
+    pub fn member_wallet(
+        &self,
+        s: &Session,
+        member_id: &str,
+        cart_id: Option<&str>,
+    ) -> AppResult<Vec<WalletCoupon>> {
+        self.require(s, Action::Sell)?;
+        let store = self.store();
+        known_member(&store, member_id)?;
+        let cart = match cart_id {
+            Some(id) => Some(self.load_cart(&store, id)?.cart),
+            None => None,
+        };
+        let (keys, campaigns) = self
+            .coupons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let lines = cart
+            .as_ref()
+            .map(|c| self.coupon_lines(c))
+            .unwrap_or_default();
+        let accepted = cart.as_ref().map(|c| c.coupons.clone()).unwrap_or_default();
+        let ctx = CheckContext {
+            now: now(),
+            utc_offset_minutes: self.settings.utc_offset_minutes,
+            store_code: &self.settings.store_code,
+            store_location: self.store_location(),
+            member_id: Some(member_id),
+            lines: &lines,
+            ledger: &WithPending {
+                ledger: &*store,
+                pending: &accepted,
+            },
+            online: false,
+            minor_units: self.settings.minor_units(),
+            rounding: self.settings.rounding,
+        };
+        let mut out = Vec::new();
+        for code in store.member_coupon_codes(member_id)? {
+            let decoded = coupon::decode(&code).ok();
+            let campaign = decoded
+                .as_ref()
+                .and_then(|c| campaigns.iter().find(|x| x.id == c.campaign_id));
+            let mut w = WalletCoupon {
+                code: decoded.as_ref().map_or(code.clone(), |c| c.encode()),
+                campaign_id: decoded.as_ref().map(|c| c.campaign_id),
+                serial: decoded.as_ref().map(|c| c.serial),
+                name: campaign.map(|c| c.name.clone()).unwrap_or_default(),
+                name_en: campaign.map(|c| c.name_en.clone()).unwrap_or_default(),
+                valid_until: campaign.and_then(|c| c.valid_until),
+                status: String::new(),
+                amount: None,
+                message_zh: String::new(),
+                message_en: String::new(),
+            };
+            let in_cart = cart
+                .as_ref()
+                .is_some_and(|c| c.coupon_codes.contains(&w.code));
+            if in_cart {
+                w.status = "in_cart".into();
+                out.push(w);
+                continue;
+            }
+            match coupon::check(&code, &keys, &campaigns, &ctx) {
+                Ok(d) => {
+                    w.status = "applies".into();
+                    w.amount = Some(d.amount);
+                }
+                Err(
+                    r @ (coupon::CouponRejection::ThresholdNotMet { .. }
+                    | coupon::CouponRejection::NothingApplicable),
+                ) => {
+                    w.status = "usable".into();
+                    if cart.is_some() {
+                        w.message_zh = r.message_zh();
+                        w.message_en = r.message_en();
+                    }
+                }
+                Err(r) => {
+                    w.status = r.code().to_string();
+                    w.message_zh = r.message_zh();
+                    w.message_en = r.message_en();
+                }
+            }
+            out.push(w);
+        }
+        Ok(out)
+    }
+
     /// Enter or scan a coupon code. A coupon that does not apply is refused with its reason
     /// (forged, expired, wrong store, already used, threshold not met …) and not kept.
     pub fn add_coupon(&self, s: &Session, cart_id: &str, code: &str) -> AppResult<CartView> {
-        let canonical = coupon::decode(code).map(|c| c.encode()).map_err(|e| {
+        let decoded = coupon::decode(code).map_err(|e| {
             AppError::bad_request(
                 "coupon_malformed",
                 format!("this is not a coupon code: {e}"),
             )
         })?;
+        let canonical = decoded.encode();
+        // Online first, with a short timeout; the offline path when HQ does not answer.
+        let online = match self.ask_hq_about_coupon(decoded.campaign_id, decoded.serial) {
+            crate::coupon_online::HqCouponCheck::Answered(uses) => {
+                let single_use = self
+                    .coupons
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .1
+                    .iter()
+                    .find(|c| c.id == decoded.campaign_id)
+                    .is_none_or(|c| c.single_use);
+                let store = self.store();
+                let mut standing = Vec::new();
+                for u in uses {
+                    if !store.coupon_restored_here(
+                        &u.sale_id,
+                        decoded.campaign_id,
+                        decoded.serial,
+                    )? {
+                        standing.push(u);
+                    }
+                }
+                drop(store);
+                if single_use && let Some(u) = standing.first() {
+                    return Err(AppError::conflict(
+                        "coupon_already_used",
+                        format!(
+                            "HQ says this coupon was already used (store {}, till {}) / 总部记录此券已使用（门店 {}）",
+                            u.store_id, u.terminal_id, u.store_id
+                        ),
+                    ));
+                }
+                true
+            }
+            crate::coupon_online::HqCouponCheck::NotEnrolled
+            | crate::coupon_online::HqCouponCheck::Unreachable(_) => false,
+        };
         let (_, view) = self.with_cart(s, cart_id, |cart, _| {
-            Ok(cart.add_coupon_code(canonical.clone())?)
+            cart.add_coupon_code(canonical.clone())?;
+            if online && !cart.coupons_online.contains(&canonical) {
+                cart.coupons_online.push(canonical.clone());
+            }
+            Ok(())
         })?;
         if let Some(p) = view.coupon_problems.iter().find(|p| p.code == canonical) {
             let problem = p.clone();
@@ -844,33 +1057,68 @@ impl Terminal {
             .clone())
     }
 
-    /// Points a sale earns its member (none without a member).
+    /// A member as the till sees them now: balance from the point counters, tier from lifetime
+    /// points (never below HQ's tier), the next tier.
+    fn member_now(&self, store: &Store, mut m: Member) -> AppResult<(Member, i64)> {
+        m.points = store.point_balance(&m.member_id)?;
+        let lifetime = store.member_lifetime_points(&m.member_id)?;
+        m.tier = effective_tier(&m.tier, lifetime, &self.settings.loyalty.tiers);
+        Ok((m, lifetime))
+    }
+
+    fn member_view(&self, store: &Store, m: Member) -> AppResult<MemberView> {
+        let (m, lifetime) = self.member_now(store, m)?;
+        let mut v = MemberView::from(&m);
+        v.lifetime_points = lifetime;
+        if let Some((tier, missing)) = next_tier(lifetime, &m.tier, &self.settings.loyalty.tiers) {
+            v.next_tier = Some(tier);
+            v.points_to_next_tier = Some(missing);
+        }
+        Ok(v)
+    }
+
+    /// Points a sale earns its member (none without a member); the part paid with points
+    /// earns nothing.
     fn points_earned(&self, store: &Store, sale: &Sale) -> AppResult<i64> {
         let Some(member_id) = &sale.member_id else {
             return Ok(0);
         };
-        let tier = store
-            .find_member(member_id)?
-            .map(|m| m.tier)
-            .unwrap_or_default();
-        Ok(earn(
-            &EarnRules::default(),
+        let tier = match store.find_member(member_id)? {
+            Some(m) => self.member_now(store, m)?.0.tier,
+            None => String::new(),
+        };
+        let earned = earn(
+            &self.settings.loyalty.earn,
             &tier,
             sale.lines
                 .iter()
                 .map(|l| (l.line.category.as_str(), l.amounts.total)),
-        ))
+        );
+        let by_points: Decimal = sale
+            .tenders
+            .iter()
+            .filter(|t| t.kind == TenderKind::Points)
+            .map(|t| t.applied)
+            .sum();
+        let total = sale.totals.total;
+        if by_points <= Decimal::ZERO || total <= Decimal::ZERO {
+            return Ok(earned);
+        }
+        let share = ((total - by_points).max(Decimal::ZERO)) / total;
+        Ok((Decimal::from(earned) * share)
+            .floor()
+            .to_i64()
+            .unwrap_or(0))
     }
 
     /// A member with their points balance (phone masked).
     pub fn member(&self, s: &Session, member_id: &str) -> AppResult<MemberView> {
         self.require(s, Action::Sell)?;
         let store = self.store();
-        let mut m = store.find_member(member_id)?.ok_or_else(|| {
+        let m = store.find_member(member_id)?.ok_or_else(|| {
             AppError::not_found("member_not_found", format!("no member {member_id}"))
         })?;
-        m.points = store.point_balance(member_id)?;
-        Ok(MemberView::from(&m))
+        self.member_view(&store, m)
     }
 
     /// Sign a customer up at the till (works offline; synced as an event).
@@ -1021,8 +1269,9 @@ impl Terminal {
             return Ok(Some(match found {
                 QrLookup::Found(m) => {
                     let cart = self.set_member(s, cart_id, Some(&m.member_id))?;
+                    let member = self.member_view(&self.store(), m)?;
                     ScanOutcome::MemberAttached {
-                        member: MemberView::from(&m),
+                        member,
                         cart: Box::new(cart),
                     }
                 }
@@ -1287,6 +1536,48 @@ impl Terminal {
             .1)
     }
 
+    /// Pay part of the cart with the member's points (积分抵现): up to `points` (the whole
+    /// balance when none), in the store's redeem steps, for at most its share of the order and
+    /// what is still due. Replaces a points tender already on the cart.
+    pub fn add_points_tender(
+        &self,
+        s: &Session,
+        cart_id: &str,
+        points: Option<i64>,
+    ) -> AppResult<CartView> {
+        Ok(self
+            .with_cart(s, cart_id, |cart, store| {
+                if cart.tenders.is_empty() {
+                    self.reprice(cart, store)?;
+                }
+                let member = cart
+                    .member_id
+                    .clone()
+                    .ok_or(tillstone_core::cart::CartError::PointsNeedMember)?;
+                let balance = store.point_balance(&member)?;
+                let offered = points.unwrap_or(balance);
+                if offered <= 0 {
+                    return Err(AppError::bad_request(
+                        "invalid_points",
+                        if points.is_some() {
+                            "enter a positive number of points".to_string()
+                        } else {
+                            "the member has no points to use".to_string()
+                        },
+                    ));
+                }
+                if offered > balance {
+                    return Err(AppError::conflict(
+                        "not_enough_points",
+                        format!("the member has {balance} points, fewer than the {offered} asked"),
+                    ));
+                }
+                cart.add_points_tender(offered, &self.settings.loyalty.redeem, &self.settings)?;
+                Ok(())
+            })?
+            .1)
+    }
+
     pub fn remove_tender(&self, s: &Session, cart_id: &str, tender_id: u32) -> AppResult<CartView> {
         Ok(self
             .with_cart(s, cart_id, |cart, _| Ok(cart.remove_tender(tender_id)?))?
@@ -1298,12 +1589,7 @@ impl Terminal {
             .user(&sale.ctx.cashier_id)?
             .map_or_else(|| sale.ctx.cashier_id.clone(), |u| u.name);
         let member = match &sale.member_id {
-            Some(id) => store
-                .find_member(id)?
-                .map(|mut m| -> AppResult<MemberView> {
-                    m.points = store.point_balance(id)?;
-                    Ok(MemberView::from(&m))
-                }),
+            Some(id) => store.find_member(id)?.map(|m| self.member_view(store, m)),
             None => None,
         }
         .transpose()?;
@@ -1776,12 +2062,12 @@ impl Terminal {
         limit: usize,
     ) -> AppResult<Vec<MemberView>> {
         self.require(s, Action::Sell)?;
-        Ok(self
-            .store()
+        let store = self.store();
+        store
             .search_members(query, limit)?
-            .iter()
-            .map(MemberView::from)
-            .collect())
+            .into_iter()
+            .map(|m| self.member_view(&store, m))
+            .collect()
     }
 
     pub fn product(&self, sku: &str) -> AppResult<Product> {

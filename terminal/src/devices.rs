@@ -147,6 +147,11 @@ impl Devices {
         self.logo.clone()
     }
 
+    /// The profiles the till runs with (loaded from devices.toml at start).
+    pub fn profiles(&self) -> &DeviceProfiles {
+        &self.profiles
+    }
+
     pub fn scan_config(&self) -> &ScanConfig {
         &self.profiles.scan
     }

@@ -103,6 +103,9 @@ impl From<CartError> for AppError {
             InvalidAmount(..) => (ErrorKind::BadRequest, "invalid_amount"),
             ReferenceRequired(_) => (ErrorKind::BadRequest, "reference_required"),
             OverTender { .. } => (ErrorKind::BadRequest, "over_tender"),
+            PointsNeedMember => (ErrorKind::Conflict, "points_need_member"),
+            PointsTenderOnly => (ErrorKind::BadRequest, "points_need_count"),
+            NoPointsRedeemable { .. } => (ErrorKind::Conflict, "no_points_redeemable"),
         };
         AppError::new(kind, code, e.to_string())
     }

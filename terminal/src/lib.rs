@@ -3,9 +3,12 @@
 //! The desktop shell and the HTTP API are thin adapters over [`app::Terminal`].
 
 pub mod api;
+pub mod api_manage;
 pub mod app;
+pub mod coupon_online;
 pub mod devices;
 pub mod error;
+pub mod manage;
 pub mod openapi;
 pub mod pin;
 pub mod receipt_doc;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tillstone_core::auth::{Actor, Role};
 use tillstone_core::report::ShiftReport;
 use tillstone_store::catalog::{Format, ImportMode, ImportOptions};
-use tillstone_terminal::app::{DB_FILE, Session, Terminal};
+use tillstone_terminal::app::{Session, Terminal};
 use tillstone_terminal::setup::{InitOptions, init};
 
 #[derive(Parser)]
@@ -157,6 +157,14 @@ enum MembersCmd {
         #[arg(long)]
         json: bool,
     },
+    /// One member: points balance, tier (from lifetime points) and next tier, coupon wallet.
+    Show {
+        member_id: String,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -192,17 +200,30 @@ enum ReceiptCmd {
 enum SyncCmd {
     /// Enroll this terminal with HQ using a one-time code from HQ's admin.
     Enroll {
+        /// HQ's address: https://HOST[:PORT] (http:// only to this machine or with
+        /// --allow-http).
         #[arg(long)]
         url: String,
         #[arg(long)]
         code: String,
+        /// Also trust this CA certificate (PEM) for HQ: for an HQ with its own certificate
+        /// authority or a self-signed certificate. Kept for later syncs.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+        /// Allow plain http:// to a host other than this machine (a trusted network only: the
+        /// credential and the sales would travel unencrypted).
+        #[arg(long)]
+        allow_http: bool,
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
-    /// Push the outbox and pull HQ's changes now.
+    /// Push the outbox and pull HQ's changes now (with a progress bar while pulling).
     Now {
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Pending and quarantined events, last success, last error.
     Status {
@@ -362,12 +383,31 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Sync { what } => {
             let (view, exit) = match what {
-                SyncCmd::Enroll { url, code, data } => {
-                    (Terminal::open(&data)?.enroll(&url, &code)?, 0)
+                SyncCmd::Enroll {
+                    url,
+                    code,
+                    ca_cert,
+                    allow_http,
+                    data,
+                } => {
+                    let ca_pem = match &ca_cert {
+                        Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+                            format!("cannot read the CA certificate {}", path.display())
+                        })?),
+                        None => None,
+                    };
+                    let link = tillstone_terminal::sync::HqLink { ca_pem, allow_http };
+                    (Terminal::open(&data)?.enroll_with(&url, &code, &link)?, 0)
                 }
-                SyncCmd::Now { data } => {
-                    let v = Terminal::open(&data)?.sync_now()?;
-                    let exit = i32::from(v.state.last_error.is_some() && v.state.pending > 0);
+                SyncCmd::Now { data, quiet } => {
+                    let t = Terminal::open(&data)?;
+                    let v = if quiet {
+                        t.sync_now()?
+                    } else {
+                        sync_with_progress_bar(&t)?
+                    };
+                    let failed = v.state.last_error_at.is_some() && !v.state.healthy();
+                    let exit = i32::from(failed && v.state.pending > 0);
                     (v, exit)
                 }
                 SyncCmd::Status { data } => (Terminal::open(&data)?.sync_view()?, 0),
@@ -390,6 +430,47 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     );
                 }
                 println!("{} found", found.len());
+            }
+            Ok(0)
+        }
+        Cmd::Members {
+            what:
+                MembersCmd::Show {
+                    member_id,
+                    data,
+                    json,
+                },
+        } => {
+            let t = Terminal::open(&data)?;
+            let s = console();
+            let m = t.member(&s, &member_id)?;
+            let wallet = t.member_wallet(&s, &member_id, None)?;
+            if json {
+                let out = serde_json::json!({"member": m, "wallet": wallet});
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("{} {} {}", m.member_id, m.name, m.phone_masked);
+                println!(
+                    "points {}   tier {}   lifetime {}",
+                    m.points, m.tier, m.lifetime_points
+                );
+                if let (Some(next), Some(missing)) = (&m.next_tier, m.points_to_next_tier) {
+                    println!("next tier {next}: {missing} more lifetime points");
+                }
+                println!("coupon wallet: {}", wallet.len());
+                for w in &wallet {
+                    let name = if w.name_en.is_empty() {
+                        &w.name
+                    } else {
+                        &w.name_en
+                    };
+                    let why = if w.message_en.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", w.message_en)
+                    };
+                    println!("  {:<10} {}{}  {}", w.status, name, why, w.code);
+                }
             }
             Ok(0)
         }
@@ -464,17 +545,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 let default = PathBuf::from("ui/dist");
                 default.join("index.html").exists().then_some(default)
             });
-            if init_demo && !data.join(DB_FILE).exists() {
-                init(
-                    &data,
-                    &InitOptions {
-                        demo: true,
-                        store_code: None,
-                        store_name: None,
-                        terminal_code: "T01".into(),
-                        manager_pin: None,
-                    },
-                )?;
+            if init_demo {
+                tillstone_terminal::setup::init_demo_if_empty(&data)?;
             }
             let t = Arc::new(Terminal::open(&data)?);
             println!(
@@ -518,6 +590,43 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
+
+/// `tillstone sync now` with a progress bar for the pull (shown once a page arrives: rows of
+/// the total the hub announced, or a row counter from a hub without totals).
+fn sync_with_progress_bar(t: &Terminal) -> anyhow::Result<tillstone_terminal::sync::SyncView> {
+    let bar = ProgressBar::hidden();
+    let mut shown = false;
+    let view = t.sync_now_with_progress(|p| {
+        if p.rows == 0 && p.done {
+            return; // nothing to pull: no bar
+        }
+        if !shown {
+            shown = true;
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "pulling from HQ [{bar:40}] {human_pos}/{human_len} rows [{elapsed_precise}, {eta} left]",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+        match p.total {
+            Some(total) => bar.set_length(total),
+            None => bar.set_length(p.rows.max(1)),
+        }
+        bar.set_position(p.rows);
+    })?;
+    bar.finish_and_clear();
+    if let Some(pull) = &view.state.pull
+        && shown
+    {
+        eprintln!(
+            "pulled {} rows in {} pages",
+            pull.progress.rows, pull.progress.pages
+        );
+    }
+    Ok(view)
 }
 
 fn import_catalog(

@@ -94,10 +94,12 @@ fn tender_label(kind: TenderKind, lang: Lang) -> &'static str {
         (TenderKind::Card, Lang::Zh) => "银行卡",
         (TenderKind::Alipay, Lang::Zh) => "支付宝",
         (TenderKind::WechatPay, Lang::Zh) => "微信支付",
+        (TenderKind::Points, Lang::Zh) => "积分抵现",
         (TenderKind::Cash, Lang::En) => "Cash",
         (TenderKind::Card, Lang::En) => "Card",
         (TenderKind::Alipay, Lang::En) => "Alipay",
         (TenderKind::WechatPay, Lang::En) => "WeChat Pay",
+        (TenderKind::Points, Lang::En) => "Points",
     }
 }
 
@@ -295,6 +297,12 @@ pub fn receipt_doc(r: &Receipt, settings: &StoreSettings, lang: Lang) -> Receipt
                 let mut label = tender_label(x.kind, lang).to_string();
                 if let Some(reference) = &x.reference {
                     label = format!("{label} {reference}");
+                }
+                if let Some(points) = x.points {
+                    label = match lang {
+                        Lang::Zh => format!("{label} {points}分"),
+                        Lang::En => format!("{label} {points} pts"),
+                    };
                 }
                 AmountLine::new(label, x.amount)
             })

@@ -43,6 +43,28 @@ pub struct InitOptions {
     pub manager_pin: Option<String>,
 }
 
+impl InitOptions {
+    /// The Hangzhou demo store, terminal T01.
+    pub fn demo() -> InitOptions {
+        InitOptions {
+            demo: true,
+            store_code: None,
+            store_name: None,
+            terminal_code: "T01".into(),
+            manager_pin: None,
+        }
+    }
+}
+
+/// Create the demo store in `dir` unless a terminal already lives there; true if created.
+pub fn init_demo_if_empty(dir: &Path) -> anyhow::Result<bool> {
+    if dir.join(crate::app::DB_FILE).exists() {
+        return Ok(false);
+    }
+    init(dir, &InitOptions::demo())?;
+    Ok(true)
+}
+
 #[derive(Debug, Deserialize)]
 struct DemoUser {
     user_id: String,
@@ -134,6 +156,26 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<InitSummary> {
         keys.insert(DEMO_COUPON_KEY_ID, &demo_issuer().public_key())
             .context("the demo coupon key is not valid")?;
         store.set_coupon_keys(&keys)?;
+        // A new-member pack in the first demo member's wallet: two ¥5-off-50 coupons (one
+        // bound to the member) and the dairy coupon, as HQ would send them with the member.
+        let wallet: Vec<String> = [
+            (1001, 900_001, true),
+            (1001, 900_002, false),
+            (1002, 900_003, true),
+        ]
+        .into_iter()
+        .map(|(campaign, serial, bound)| {
+            tillstone_core::coupon::sign(
+                campaign,
+                serial,
+                bound.then_some("M000001"),
+                &demo_issuer(),
+            )
+            .map(|c| c.encode())
+        })
+        .collect::<Result<_, _>>()
+        .context("cannot sign the demo wallet")?;
+        store.set_member_coupon_codes("M000001", &wallet)?;
         store.set_meta("member_qr_secret", &hex::encode(DEMO_MEMBER_QR_SECRET))?;
         let products = dir.join("demo-products.csv");
         std::fs::write(&products, tillstone_fixtures::DEMO_PRODUCTS_CSV)?;

@@ -12,16 +12,7 @@ pub const MANAGER: (&str, &str) = ("9001", "9999");
 
 /// Create the demo store in `dir`.
 pub fn init_demo(dir: &Path) -> anyhow::Result<()> {
-    init(
-        dir,
-        &InitOptions {
-            demo: true,
-            store_code: None,
-            store_name: None,
-            terminal_code: "T01".into(),
-            manager_pin: None,
-        },
-    )?;
+    init(dir, &InitOptions::demo())?;
     Ok(())
 }
 

@@ -762,3 +762,105 @@ fn the_web_ui_is_served_beside_the_api() {
     );
     assert_eq!(get("/api/v1/health").0, StatusCode::OK);
 }
+
+/// Loyalty over HTTP: the member with tier and next tier, the coupon wallet against a cart,
+/// points paying part of the sale, and the point history.
+#[test]
+fn loyalty_over_http() {
+    let mut api = Api::start();
+    api.login("1001", "1111");
+    api.ok("POST", "/shift/open", Some(json!({"float": "200.00"})));
+    let m = api.ok("GET", "/members/M000001", None);
+    assert_eq!(
+        (m["tier"].as_str(), m["points"].as_i64()),
+        (Some("gold"), Some(12_800))
+    );
+    assert_eq!(m["lifetime_points"], 12_800);
+    let cart = api.ok("POST", "/carts", None);
+    let id = cart["cart_id"].as_str().expect("cart id").to_string();
+    let sku: String = {
+        let found = api.ok("GET", "/products?q=a&limit=100", None);
+        found
+            .as_array()
+            .expect("products")
+            .iter()
+            .find(|p| p["unit"] == "piece" && dec(&p["price"]) >= Decimal::from(30))
+            .and_then(|p| p["sku"].as_str())
+            .expect("a product of 30.00 or more")
+            .to_string()
+    };
+    api.ok(
+        "POST",
+        &format!("/carts/{id}/lines"),
+        Some(json!({"sku": sku, "qty": "2"})),
+    );
+    // Points without a member: refused with its code.
+    api.err(
+        "POST",
+        &format!("/carts/{id}/tenders"),
+        Some(json!({"kind": "points", "points": 500})),
+        StatusCode::CONFLICT,
+        "points_need_member",
+    );
+    api.ok(
+        "POST",
+        &format!("/carts/{id}/member"),
+        Some(json!({"member_id": "M000001"})),
+    );
+    // The demo wallet: three coupons; against this cart the ¥5-off-50 ones apply.
+    let wallet = api.ok("GET", &format!("/members/M000001/coupons?cart={id}"), None);
+    let wallet = wallet.as_array().expect("wallet");
+    assert_eq!(wallet.len(), 3);
+    assert_eq!(wallet[0]["status"], "applies", "{wallet:?}");
+    assert_eq!(dec(&wallet[0]["amount"]), Decimal::from(5));
+    let code = wallet[0]["code"].as_str().expect("code").to_string();
+    api.ok(
+        "POST",
+        &format!("/carts/{id}/coupons"),
+        Some(json!({"code": code})),
+    );
+    let cart = api.ok(
+        "POST",
+        &format!("/carts/{id}/tenders"),
+        Some(json!({"kind": "points", "points": 800})),
+    );
+    let pts = cart["tenders"]
+        .as_array()
+        .expect("tenders")
+        .iter()
+        .find(|t| t["kind"] == "points")
+        .expect("points tender")
+        .clone();
+    assert_eq!(pts["points"], 800);
+    assert_eq!(dec(&pts["amount"]), Decimal::from(8));
+    api.ok(
+        "POST",
+        &format!("/carts/{id}/tenders"),
+        Some(json!({"kind": "cash"})),
+    );
+    let receipt = api.ok("POST", &format!("/carts/{id}/complete"), None);
+    let earned = receipt["sale"]["member_points"].as_i64().expect("points");
+    assert!(earned > 0);
+    let after = api.ok("GET", "/members/M000001", None);
+    assert_eq!(after["points"].as_i64(), Some(12_800 - 800 + earned));
+    let history = api.ok("GET", "/members/M000001/points?limit=10", None);
+    let kinds: Vec<&str> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"redeem") && kinds.contains(&"earn"),
+        "{kinds:?}"
+    );
+    let wallet = api.ok("GET", "/members/M000001/coupons", None);
+    assert_eq!(wallet[0]["status"], "already_used", "{wallet}");
+    api.err(
+        "GET",
+        "/members/M404/points",
+        None,
+        StatusCode::NOT_FOUND,
+        "member_not_found",
+    );
+}

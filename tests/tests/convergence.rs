@@ -1,24 +1,29 @@
 //! Convergence harness for sync (issue 5): real terminals (each a `Terminal` on its own SQLite
 //! directory) selling and syncing through a faulty transport (partitions, dropped requests,
 //! lost acks after the hub committed, duplicated and replayed-late batches, delays) with two
-//! `tillstone-cloud` servers on one SQLite file, restarted in the middle. At the end every
-//! outbox is fully acknowledged, every event is in the cloud exactly once, and every
-//! terminal's replica of HQ rows (catalog rows and a deletion) has the same digest.
+//! `tillstone-cloud` servers on one database, both restarted in the middle. At the end every
+//! outbox is fully acknowledged, every event is in the cloud exactly once, the stock counters
+//! equal the sums of the terminals' movements, and every terminal's replica of HQ rows
+//! (catalog rows, a price and a deletion) has the same digest.
+//!
+//! The same scenario runs on both cloud backends: a SQLite file, and a fresh PostgreSQL
+//! database created on `TILLSTONE_PG_URL`'s server (a role with CREATEDB) and dropped at the
+//! end. Without `TILLSTONE_PG_URL` the PostgreSQL case prints a skip line and passes, unless
+//! `CI` is set: then it fails (CI starts PostgreSQL), like `sync/server/tests/postgres.rs`.
 
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tillstone_cloud::{Config, SqliteStorage, Storage};
+use tillstone_cloud::{Config, Storage};
 use tillstone_core::tender::TenderKind;
 use tillstone_sync::{Entity, StoreId, TenantId};
 use tillstone_sync_client::{
     Backoff, BackoffConfig, HttpTransport, Request, Response, SyncClient, SyncConfig, Transport,
-    TransportError, hq_digest, sync_state,
+    TransportError, TransportOptions, hq_digest, sync_state,
 };
 use tillstone_terminal::app::ScanOutcome;
 
@@ -31,9 +36,147 @@ struct Server {
     thread: Option<JoinHandle<()>>,
 }
 
+/// The environment variable naming the PostgreSQL server the PostgreSQL case runs on.
+const PG_URL_ENV: &str = "TILLSTONE_PG_URL";
+
+/// The hub's database: a SQLite file, or a PostgreSQL database made for this run.
+enum HubDb {
+    Sqlite(tempfile::TempDir),
+    Postgres(PgDb),
+}
+
+impl HubDb {
+    fn sqlite() -> HubDb {
+        HubDb::Sqlite(tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// `None` (after a skip line) without `TILLSTONE_PG_URL` outside CI; a failure in CI.
+    fn postgres() -> Option<HubDb> {
+        PgDb::create().map(HubDb::Postgres)
+    }
+
+    /// The URL `tillstone-cloud --db` takes.
+    fn url(&self) -> String {
+        match self {
+            HubDb::Sqlite(dir) => format!("sqlite:{}", dir.path().join("hq.db").display()),
+            HubDb::Postgres(pg) => pg.url.clone(),
+        }
+    }
+
+    /// Every stored event as (event id, kind) and the number of rows: the same SQL on both
+    /// backends, read with each backend's own client (nothing of the server's code).
+    fn cloud_events(&self) -> (usize, BTreeMap<String, String>) {
+        const SQL: &str = "SELECT event_id, kind FROM events";
+        let rows: Vec<(String, String)> = match self {
+            HubDb::Sqlite(_) => {
+                let url = self.url();
+                let conn = rusqlite::Connection::open(url.trim_start_matches("sqlite:"))
+                    .expect("open the hub's SQLite file");
+                let mut stmt = conn.prepare(SQL).expect("prepare");
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .expect("query")
+                    .collect::<Result<_, _>>()
+                    .expect("rows")
+            }
+            HubDb::Postgres(pg) => {
+                let mut c = postgres::Client::connect(&pg.url, postgres::NoTls)
+                    .expect("connect to the hub's database");
+                c.query(SQL, &[])
+                    .expect("query")
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect()
+            }
+        };
+        let n = rows.len();
+        (n, rows.into_iter().collect())
+    }
+}
+
+/// A PostgreSQL database created for one run (dropped at the end, even on failure).
+struct PgDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    fn create() -> Option<PgDb> {
+        let admin_url = match std::env::var(PG_URL_ENV) {
+            Ok(u) if !u.trim().is_empty() => u,
+            _ => {
+                if std::env::var_os("CI").is_some() {
+                    panic!(
+                        "CI is set but {PG_URL_ENV} is not: the PostgreSQL convergence test \
+                         must run in CI (.ci/run starts PostgreSQL and sets it)"
+                    );
+                }
+                eprintln!(
+                    "SKIPPED: the PostgreSQL convergence test did not run; set \
+                     {PG_URL_ENV}=postgres://USER:PASS@HOST:PORT/DB (a role with CREATEDB)"
+                );
+                return None;
+            }
+        };
+        let name = format!("tillstone_conv_{}", uuid_like());
+        let mut client = postgres::Client::connect(&admin_url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot connect to {PG_URL_ENV}: {e}"));
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("CREATE DATABASE (the role needs CREATEDB)");
+        let url = with_database(&admin_url, &name);
+        Some(PgDb {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// A unique lowercase name part (time + process id + a counter).
+fn uuid_like() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}_{}_{}",
+        now_ms(),
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `url` with its database name replaced by `db` (query parameters kept).
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{db}?{q}"),
+        None => format!("{host_part}/{db}"),
+    }
+}
+
 impl Server {
-    fn start(db: &Path) -> Server {
-        let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(db).expect("open hub db"));
+    /// A server process's worth of the hub: its own storage handle (connection / pool) on the
+    /// shared database.
+    fn start(db_url: &str) -> Server {
+        let storage: Arc<dyn Storage> = tillstone_cloud::open(db_url).expect("open hub db");
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -176,12 +319,32 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
+/// A catalog row as HQ sends it (a product).
+fn product(sku: &str, name: &str, price: &str) -> serde_json::Value {
+    json!({"sku": sku, "name": name, "name_en": "", "barcodes": [], "category": "饮料",
+        "tax_class": "standard", "tax_rate": "0.13", "unit": "piece", "price": price})
+}
+
 #[test]
-fn terminals_and_hub_converge_under_faults() {
+fn terminals_and_hub_converge_under_faults_on_sqlite() {
+    converge(HubDb::sqlite());
+}
+
+#[test]
+fn terminals_and_hub_converge_under_faults_on_postgres() {
+    let Some(db) = HubDb::postgres() else { return };
+    converge(db);
+}
+
+fn converge(hub: HubDb) {
     let started = Instant::now();
-    let hub_dir = tempfile::tempdir().unwrap();
-    let db = hub_dir.path().join("hq.db");
-    let admin = SqliteStorage::open(&db).unwrap();
+    let db = hub.url();
+    let backend = if db.starts_with("sqlite:") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    let admin = tillstone_cloud::open(&db).expect("open the hub database");
     let tenant: TenantId = admin.create_tenant("甲公司").unwrap();
     let store_id = StoreId::new("s-01").unwrap();
     admin.create_store(&tenant, &store_id, "一店").unwrap();
@@ -190,7 +353,7 @@ fn terminals_and_hub_converge_under_faults() {
             &tenant,
             Entity::Catalog,
             "6900000000001",
-            json!({"name": "可乐"}),
+            product("6900000000001", "可乐", "3.50"),
         )
         .unwrap();
 
@@ -215,7 +378,11 @@ fn terminals_and_hub_converge_under_faults() {
         let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).unwrap();
         let client = SyncClient::new(
             Chaos {
-                http: HttpTransport::with_timeout("", Duration::from_secs(10)).unwrap(),
+                http: HttpTransport::unbound(&TransportOptions {
+                    timeout: Duration::from_secs(10),
+                    ..TransportOptions::default()
+                })
+                .unwrap(),
                 urls: urls.clone(),
                 partitioned: AtomicBool::new(false),
                 chaos: chaos_on.clone(),
@@ -290,7 +457,11 @@ fn terminals_and_hub_converge_under_faults() {
                         &tenant,
                         Entity::Catalog,
                         &format!("69100000000{k:02}"),
-                        json!({"name": format!("新品 {k}"), "price": format!("{k}.50")}),
+                        product(
+                            &format!("69100000000{k:02}"),
+                            &format!("新品 {k}"),
+                            &format!("{k}.50"),
+                        ),
                     )
                     .unwrap();
                 std::thread::sleep(Duration::from_millis(20));
@@ -300,7 +471,7 @@ fn terminals_and_hub_converge_under_faults() {
                     &tenant,
                     Entity::Prices,
                     "6900000000001",
-                    json!({"price": "3.00"}),
+                    json!({"sku": "6900000000001", "price": "3.00"}),
                 )
                 .unwrap();
         });
@@ -328,7 +499,7 @@ fn terminals_and_hub_converge_under_faults() {
             &tenant,
             Entity::Catalog,
             "6910000000004",
-            json!({"name": "改名"}),
+            product("6910000000004", "改名", "4.80"),
         )
         .unwrap();
 
@@ -377,23 +548,11 @@ fn terminals_and_hub_converge_under_faults() {
     }
     assert!(digests.iter().all(|d| d == &digests[0]), "{digests:?}");
 
-    // Every event in the cloud exactly once, by id and by kind.
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let (n, distinct): (i64, i64) = conn
-        .query_row(
-            "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!(n, distinct);
-    assert_eq!(n as usize, local.len());
-    let mut stmt = conn.prepare("SELECT event_id, kind FROM events").unwrap();
-    let cloud: BTreeMap<String, String> = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    // Every event in the cloud exactly once, by id and by kind (and the storage agrees).
+    let (n, cloud) = hub.cloud_events();
+    assert_eq!(n, cloud.len(), "an event id is stored twice");
+    assert_eq!(n, local.len());
+    assert_eq!(admin.event_count(&tenant).unwrap() as usize, n);
     assert_eq!(
         cloud.keys().collect::<Vec<_>>(),
         local.keys().collect::<Vec<_>>()
@@ -422,8 +581,47 @@ fn terminals_and_hub_converge_under_faults() {
             local_n as u64
         );
     }
+    // Counters equal their sums: the hub's stock per SKU is the sum of every terminal's
+    // stock movements (one actor per terminal).
+    let mut moved: BTreeMap<String, i128> = BTreeMap::new();
+    for (t, _, _) in &terminals {
+        let store = t.store();
+        let mut stmt = store
+            .connection()
+            .prepare("SELECT payload FROM journal WHERE kind = 'stock_movement'")
+            .unwrap();
+        for payload in stmt.query_map([], |r| r.get::<_, String>(0)).unwrap() {
+            let p: serde_json::Value = serde_json::from_str(&payload.unwrap()).unwrap();
+            let sku = p["sku"].as_str().expect("a movement's sku").to_string();
+            *moved.entry(sku).or_default() += i128::from(p["delta"].as_i64().expect("delta"));
+        }
+    }
+    assert!(!moved.is_empty(), "the sales moved no stock");
+    assert_eq!(
+        cloud_kinds.get("stock_movement").copied().unwrap_or(0),
+        terminals
+            .iter()
+            .map(|(t, _, _)| {
+                t.store()
+                    .connection()
+                    .query_row(
+                        "SELECT COUNT(*) FROM journal WHERE kind = 'stock_movement'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap() as usize
+            })
+            .sum::<usize>()
+    );
+    for (sku, sum) in &moved {
+        assert_eq!(
+            admin.stock(&tenant, &store_id, sku).unwrap(),
+            *sum,
+            "stock of {sku}"
+        );
+    }
     eprintln!(
-        "done in {:?}: {} events; dropped {}, lost acks {}, duplicated {}, replayed late {}, partitioned {}",
+        "{backend}: done in {:?}: {} events; dropped {}, lost acks {}, duplicated {}, replayed late {}, partitioned {}",
         started.elapsed(),
         local.len(),
         faults.dropped_requests.load(Ordering::Relaxed),

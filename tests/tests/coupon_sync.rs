@@ -3,22 +3,19 @@
 //! redemption with both sales — the first by hybrid logical clock keeps it. Member sign-ups and
 //! point events from the tills are accepted by HQ too (nothing quarantined).
 
+mod hub;
+
+use hub::{Hub, now_ms};
+
 use rust_decimal::Decimal;
 use std::sync::Arc;
-use tillstone_cloud::{Config, SqliteStorage, Storage};
+use tillstone_cloud::{SqliteStorage, Storage};
 use tillstone_core::coupon::sign;
 use tillstone_core::tender::TenderKind;
 use tillstone_sync::{StoreId, TenantId};
 use tillstone_sync_client::{HttpTransport, SyncClient, SyncConfig, sync_state};
 use tillstone_terminal::app::{Session, Terminal};
 use tillstone_terminal::setup::demo_issuer;
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 fn redeem(t: &Terminal, s: &Session, code: &str, member: Option<&str>) -> (String, String) {
     let sku: String = t
@@ -60,26 +57,8 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
     admin
         .create_store(&tenant, &store_id, "杭州旗舰店")
         .expect("store");
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&db).expect("hub db"));
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            addr_tx
-                .send(listener.local_addr().expect("addr"))
-                .expect("send");
-            tillstone_cloud::serve(listener, storage, Config::default(), async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .expect("serve");
-        });
-    });
-    let url = format!("http://{}", addr_rx.recv().expect("address"));
+    let hub = Hub::start(Arc::new(SqliteStorage::open(&db).expect("hub db")));
+    let url = hub.url.clone();
 
     let code = sign(1001, 4242, None, &demo_issuer())
         .expect("sign")
@@ -116,6 +95,12 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
         }
         tills.push((dir, t, client));
     }
+    let offline = |t: &Terminal| {
+        tillstone_core::coupon::RedemptionLedger::offline_redemptions(&*t.store(), 1001)
+    };
+    for (_, t, _) in &tills {
+        assert_eq!(offline(t), 1, "accepted offline, not yet confirmed by HQ");
+    }
     for (i, (_, t, client)) in tills.iter().enumerate() {
         if i == 0 {
             client.sync_once(|| t.store()).expect("sync");
@@ -125,6 +110,8 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
         }
         let state = sync_state(&t.store()).expect("state");
         assert_eq!((state.pending, state.quarantined), (0, 0), "{state:?}");
+        // HQ acknowledged the redemption: it no longer uses the offline allowance.
+        assert_eq!(offline(t), 0);
     }
     let report = admin.double_redemptions(&tenant).expect("report");
     assert_eq!(report.len(), 1, "{report:?}");
@@ -142,6 +129,5 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
         admin.stock(&tenant, &store_id, &skus[0]).expect("stock"),
         -6
     );
-    let _ = stop_tx.send(());
-    server.join().expect("server");
+    hub.stop();
 }

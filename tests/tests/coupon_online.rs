@@ -1,0 +1,128 @@
+//! The online coupon check before the offline path (issue 4): with HQ reachable, a coupon used
+//! on another till is refused with HQ's word for it and accepted ones do not use up the offline
+//! allowance; a coupon this till gave back by a return is accepted again; with HQ down the
+//! till decides offline within the short timeout.
+
+mod hub;
+
+use hub::{Hub, now_ms};
+
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tillstone_cloud::{SqliteStorage, Storage};
+use tillstone_core::coupon::sign;
+use tillstone_core::returns::ReturnLine;
+use tillstone_core::tender::TenderKind;
+use tillstone_sync::{StoreId, TenantId};
+use tillstone_terminal::app::{Receipt, Session, Terminal};
+use tillstone_terminal::setup::demo_issuer;
+
+fn code(serial: u64) -> String {
+    sign(1001, serial, None, &demo_issuer())
+        .expect("sign")
+        .encode()
+}
+
+/// A cart of ≥ 50 (the campaign's threshold) paid by card, with `coupon`.
+fn sell_with(t: &Terminal, s: &Session, coupon: &str) -> Result<Receipt, String> {
+    let sku: String = t
+        .store()
+        .connection()
+        .query_row(
+            "SELECT sku FROM product WHERE unit = 'piece' AND price_minor >= 2000 AND active = 1
+             ORDER BY sku LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a product");
+    let cart = t.new_cart(s).expect("cart");
+    t.add_sku(s, &cart.cart_id, &sku, Decimal::from(3))
+        .expect("add");
+    if let Err(e) = t.add_coupon(s, &cart.cart_id, coupon) {
+        t.void_cart(s, &cart.cart_id).expect("void cart");
+        return Err(format!("{}: {}", e.code, e.message));
+    }
+    t.add_tender(s, &cart.cart_id, TenderKind::Card, None, Some("C".into()))
+        .expect("pay");
+    Ok(t.complete(s, &cart.cart_id).expect("complete"))
+}
+
+fn offline_flag(t: &Terminal, sale_id: &str) -> i64 {
+    t.store()
+        .connection()
+        .query_row(
+            "SELECT offline FROM coupon_redemptions WHERE sale_id = ?1",
+            [sale_id],
+            |r| r.get(0),
+        )
+        .expect("a redemption")
+}
+
+#[test]
+fn hq_is_asked_first_and_the_till_falls_back_offline() {
+    let hub = tempfile::tempdir().expect("tempdir");
+    let db = hub.path().join("hq.db");
+    let admin = SqliteStorage::open(&db).expect("hub db");
+    let tenant: TenantId = admin.create_tenant("天石").expect("tenant");
+    let store_id = StoreId::new("HZ001").expect("store id");
+    admin
+        .create_store(&tenant, &store_id, "杭州旗舰店")
+        .expect("store");
+    let hub = Hub::start(Arc::new(SqliteStorage::open(&db).expect("hub db")));
+    let url = hub.url.clone();
+
+    let mut tills = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        tillstone_tests::init_demo(dir.path()).expect("demo");
+        let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
+        let enrollment = admin
+            .create_enrollment_code(&tenant, &store_id, now_ms(), now_ms() + 600_000)
+            .expect("code");
+        t.enroll(&url, &enrollment).expect("enroll");
+        tills.push((dir, t, s));
+    }
+    let (a, sa) = (&tills[0].1, &tills[0].2);
+    let (b, sb) = (&tills[1].1, &tills[1].2);
+
+    // Till A redeems X with HQ reachable: checked online, so not counted as offline.
+    let x = code(7001);
+    let first = sell_with(a, sa, &x).expect("A redeems X");
+    assert_eq!(offline_flag(a, &first.sale.ctx.sale_id), 0);
+    a.sync_now().expect("A syncs");
+
+    // Till B has never seen X; HQ has: refused, naming where it was used.
+    let err = sell_with(b, sb, &x).expect_err("B must not redeem X");
+    assert!(err.starts_with("coupon_already_used"), "{err}");
+    assert!(err.contains("HZ001"), "{err}");
+
+    // A gives X back with a full return (the campaign restores on refund): HQ still lists A's
+    // sale, but A knows it restored it, so A may accept X again.
+    let lines: Vec<ReturnLine> = first
+        .sale
+        .lines
+        .iter()
+        .map(|l| ReturnLine {
+            line_id: l.line.line_id,
+            qty: l.line.qty,
+        })
+        .collect();
+    a.return_lines(sa, &first.sale.ctx.receipt_no, &lines, None)
+        .expect("full return");
+    let again = sell_with(a, sa, &x).expect("A redeems X again after the return");
+    assert_eq!(offline_flag(a, &again.sale.ctx.sale_id), 0);
+
+    // HQ goes down: B decides offline, within the short timeout, and counts it as offline.
+    hub.stop();
+    let y = code(7002);
+    let started = Instant::now();
+    let offline = sell_with(b, sb, &y).expect("B redeems Y offline");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the offline path waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(offline_flag(b, &offline.sale.ctx.sale_id), 1);
+    assert!(!offline.sale.coupons.is_empty());
+}

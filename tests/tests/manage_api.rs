@@ -1,0 +1,393 @@
+//! The manager and installer endpoints of the web UI (terminal/src/api_manage.rs) over real HTTP:
+//! X / Z reports printed through the real print queue to a file printer and drawn as PNG, the
+//! devices screen, devices.toml validation and saving, device tests and their refusals.
+
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tillstone_terminal::app::Terminal;
+
+struct Api {
+    base: String,
+    client: Client,
+    token: Option<String>,
+    dir: tempfile::TempDir,
+}
+
+const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+impl Api {
+    /// A demo terminal on a real socket; `devices` is written to devices.toml first.
+    fn start(devices: Option<&dyn Fn(&Path) -> String>) -> Api {
+        let dir = tempfile::tempdir().expect("tempdir");
+        tillstone_tests::init_demo(dir.path()).expect("demo store");
+        if let Some(f) = devices {
+            std::fs::write(dir.path().join("devices.toml"), f(dir.path())).expect("devices.toml");
+        }
+        let terminal = Arc::new(Terminal::open(dir.path()).expect("terminal opens"));
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = std_listener.local_addr().expect("addr");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                tillstone_terminal::serve_on(terminal, listener)
+                    .await
+                    .expect("serve");
+            });
+        });
+        Api {
+            base: format!("http://{addr}/api/v1"),
+            client: Client::new(),
+            token: None,
+            dir,
+        }
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<Value>) -> reqwest::blocking::Response {
+        let url = format!("{}{}", self.base, path);
+        let mut req = match method {
+            "GET" => self.client.get(&url),
+            "POST" => self.client.post(&url),
+            "PUT" => self.client.put(&url),
+            m => panic!("method {m}"),
+        };
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().expect("request")
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let resp = self.send(method, path, body);
+        let status = resp.status();
+        let text = resp.text().expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (s, v) = self.call(method, path, body);
+        assert_eq!(s, StatusCode::OK, "{method} {path}: {v}");
+        v
+    }
+
+    fn err(&self, method: &str, path: &str, body: Option<Value>, status: StatusCode, code: &str) {
+        let (s, v) = self.call(method, path, body);
+        assert_eq!(s, status, "{method} {path}: {v}");
+        assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
+        assert!(
+            v["error"]["message"].as_str().is_some_and(|m| m.len() > 10),
+            "an actionable message: {v}"
+        );
+    }
+
+    fn png(&self, path: &str) -> Vec<u8> {
+        let resp = self.send("GET", path, None);
+        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("image/png")
+        );
+        let bytes = resp.bytes().expect("png").to_vec();
+        assert!(bytes.starts_with(PNG_MAGIC), "{path} is a PNG");
+        bytes
+    }
+
+    fn login(&mut self, user: &str, pin: &str) {
+        self.token = None;
+        let v = self.ok("POST", "/login", Some(json!({"user_id": user, "pin": pin})));
+        self.token = v["token"].as_str().map(str::to_string);
+    }
+
+    /// One cash sale of a demo product; returns its receipt number.
+    fn sell(&self) -> String {
+        let cart = self.ok("POST", "/carts", None);
+        let id = cart["cart_id"].as_str().expect("cart id").to_string();
+        let scan = self.ok(
+            "POST",
+            &format!("/carts/{id}/scan"),
+            Some(json!({"code": "6972287967632"})),
+        );
+        assert_eq!(scan["outcome"], "added", "{scan}");
+        self.ok(
+            "POST",
+            &format!("/carts/{id}/tenders"),
+            Some(json!({"kind": "cash", "amount": "100"})),
+        );
+        let r = self.ok("POST", &format!("/carts/{id}/complete"), None);
+        r["sale"]["receipt_no"].as_str().expect("receipt").into()
+    }
+}
+
+fn printer_file(dir: &Path) -> PathBuf {
+    dir.join("printer.bin")
+}
+
+fn file_printer(dir: &Path) -> String {
+    format!(
+        "[printer]\ntransport = \"file\"\npath = \"{}\"\npaper = \"mm80\"\n",
+        printer_file(dir).display()
+    )
+}
+
+fn gb18030(text: &str) -> Vec<u8> {
+    encoding_rs::GB18030.encode(text).0.into_owned()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn wait_printed(file: &Path, needle: &[u8]) {
+    let start = Instant::now();
+    loop {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        if contains(&bytes, needle) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {:?} in {}",
+            String::from_utf8_lossy(needle),
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn reports_print_on_the_receipt_printer_and_preview_as_png() {
+    let mut api = Api::start(Some(&file_printer));
+    let file = printer_file(api.dir.path());
+    api.login("1001", "1111");
+    api.ok("POST", "/shift/open", Some(json!({"float": "500"})));
+    let receipt = api.sell();
+    wait_printed(&file, receipt.as_bytes());
+
+    // X report: queued on the printer, printed in the language asked for.
+    let view = api.ok("POST", "/reports/x/print?lang=zh", None);
+    assert_eq!(view["configured"], true, "{view}");
+    wait_printed(&file, &gb18030("X 报表"));
+    wait_printed(&file, &gb18030("净销售额"));
+    api.ok("POST", "/reports/x/print?lang=en", None);
+    wait_printed(&file, b"NET SALES");
+    let x = api.png("/reports/x/preview.png?lang=en&paper=mm58");
+    assert!(x.len() > 1000);
+    api.err(
+        "POST",
+        "/reports/x/print?lang=fr",
+        None,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    );
+
+    // Close the shift: its Z report prints again by number, and unknown numbers are refused.
+    api.ok("POST", "/shift/close", Some(json!({"counted": "516.90"})));
+    api.err(
+        "POST",
+        "/reports/x/print",
+        None,
+        StatusCode::CONFLICT,
+        "no_open_shift",
+    );
+    let zs = api.ok("GET", "/reports/z", None);
+    let z_no = zs[0]["z_no"].as_u64().expect("z number");
+    api.ok("POST", &format!("/reports/z/{z_no}/print?lang=en"), None);
+    wait_printed(&file, format!("Z REPORT #{z_no}").as_bytes());
+    wait_printed(&file, b"Variance");
+    api.png(&format!("/reports/z/{z_no}/preview.png"));
+    api.err(
+        "POST",
+        "/reports/z/999/print",
+        None,
+        StatusCode::NOT_FOUND,
+        "z_not_found",
+    );
+    api.err(
+        "GET",
+        "/reports/z/abc/preview.png",
+        None,
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
+    );
+
+    // Installers may test the printer but not see sales reports.
+    api.login("7001", "7777");
+    api.err(
+        "POST",
+        &format!("/reports/z/{z_no}/print"),
+        None,
+        StatusCode::FORBIDDEN,
+        "not_permitted",
+    );
+    api.ok("POST", "/devices/printer/test", None);
+    wait_printed(&file, b"TILLSTONE-TEST");
+    api.png("/devices/printer/test.png?paper=mm58");
+}
+
+#[test]
+fn without_devices_every_test_says_what_to_set_up() {
+    let mut api = Api::start(None);
+    api.err(
+        "GET",
+        "/devices",
+        None,
+        StatusCode::UNAUTHORIZED,
+        "not_signed_in",
+    );
+    api.login("1001", "1111");
+    api.ok("POST", "/shift/open", Some(json!({"float": "0"})));
+    api.err(
+        "POST",
+        "/reports/x/print",
+        None,
+        StatusCode::CONFLICT,
+        "no_printer",
+    );
+    // Cashiers do not configure devices.
+    api.err(
+        "GET",
+        "/devices",
+        None,
+        StatusCode::FORBIDDEN,
+        "not_permitted",
+    );
+    api.err(
+        "PUT",
+        "/devices/config",
+        Some(json!({"toml": ""})),
+        StatusCode::FORBIDDEN,
+        "not_permitted",
+    );
+
+    api.login("7001", "7777");
+    let v = api.ok("GET", "/devices", None);
+    assert!(v["discovered"].is_array(), "{v}");
+    assert_eq!(v["config_text"], Value::Null);
+    assert_eq!(v["printer"]["configured"], false);
+    assert_eq!(v["restart_required"], false);
+    assert!(
+        v["example"]
+            .as_str()
+            .is_some_and(|e| e.contains("[printer]"))
+    );
+    api.err(
+        "POST",
+        "/devices/printer/test",
+        None,
+        StatusCode::CONFLICT,
+        "no_printer",
+    );
+    api.err(
+        "POST",
+        "/devices/display/test",
+        None,
+        StatusCode::CONFLICT,
+        "no_display",
+    );
+    api.err(
+        "GET",
+        "/devices/scale",
+        None,
+        StatusCode::CONFLICT,
+        "scale_unavailable",
+    );
+    api.err(
+        "GET",
+        "/devices/scanner/next?timeout_ms=10",
+        None,
+        StatusCode::CONFLICT,
+        "scanner_unavailable",
+    );
+    // The test page still previews (80 mm when no printer is set up).
+    api.png("/devices/printer/test.png");
+}
+
+#[test]
+fn devices_toml_is_validated_before_it_is_saved() {
+    let mut api = Api::start(None);
+    api.login("9001", "9999");
+    let path = api.dir.path().join("devices.toml");
+
+    // Every problem is listed, nothing is written.
+    let (s, v) = api.call(
+        "PUT",
+        "/devices/config",
+        Some(json!({"toml": "[scale]\npath = \"ttyUSB0\"\nbaud = 1234\nprotocol = \"toledo8217\"\n"})),
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["code"], "invalid_devices_config");
+    let msg = v["error"]["message"].as_str().expect("message");
+    assert!(
+        msg.contains("scale.path") && msg.contains("scale.baud"),
+        "{msg}"
+    );
+    assert!(!path.exists());
+    api.err(
+        "PUT",
+        "/devices/config",
+        Some(json!({"toml": "[printer\n"})),
+        StatusCode::BAD_REQUEST,
+        "invalid_devices_config",
+    );
+    api.err(
+        "PUT",
+        "/devices/config",
+        Some(json!({"text": "x"})),
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    );
+
+    // A valid file is saved whole and used after a restart.
+    let text = format!(
+        "[printer]\ntransport = \"file\"\npath = \"{}\"\npaper = \"mm58\"\n\n[display]\npath = \"/dev/ttyUSB9\"\nbaud = 9600\n",
+        printer_file(api.dir.path()).display()
+    );
+    let v = api.ok("PUT", "/devices/config", Some(json!({"toml": text})));
+    assert_eq!(std::fs::read_to_string(&path).expect("saved"), text);
+    assert_eq!(v["config_text"], text.as_str());
+    assert_eq!(v["config_problems"], Value::Null);
+    assert_eq!(v["profiles"]["printer"]["paper"], "mm58", "{v}");
+    assert_eq!(v["restart_required"], true);
+    assert_eq!(v["active"]["printer"], Value::Null);
+
+    // After the restart the till runs with it.
+    let t = Terminal::open(api.dir.path()).expect("reopen");
+    let s = t.login("9001", "9999").expect("login");
+    let view = t.devices_overview(&s).expect("overview");
+    assert!(!view.restart_required);
+    assert!(
+        view.active
+            .printer
+            .as_deref()
+            .is_some_and(|p| p.starts_with("file ")),
+        "{:?}",
+        view.active
+    );
+    assert_eq!(view.active.display.as_deref(), Some("/dev/ttyUSB9"));
+
+    // A broken file on disk is reported with its problems (the till keeps selling).
+    std::fs::write(&path, "[scanner]\npath = \"\"\n").expect("write");
+    let v = api.ok("GET", "/devices", None);
+    assert!(
+        v["config_problems"]
+            .as_str()
+            .is_some_and(|p| p.contains("scanner.path")),
+        "{v}"
+    );
+    assert_eq!(v["profiles"], Value::Null);
+}
