@@ -1,4 +1,5 @@
 /** A typed client of the terminal's JSON API under /api/v1. */
+import { defaultFetch } from "./transport";
 
 export class ApiError extends Error {
   constructor(
@@ -163,7 +164,8 @@ export class Api {
 
   constructor(
     readonly base = "/api/v1",
-    private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init),
+    // fetch in a browser; the desktop shell's `api` command in the Tauri window.
+    private readonly fetchImpl: FetchLike = defaultFetch(),
   ) {}
 
   private headers(json: boolean): Record<string, string> {

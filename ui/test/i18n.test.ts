@@ -24,4 +24,23 @@ describe("i18n", () => {
     expect(errorMessage("zh-CN", "brand_new_code", "something")).toBe("操作未完成（brand_new_code）。");
     expect(errorMessage("en", "brand_new_code")).toBe("The request failed (brand_new_code).");
   });
+  it("translates every code the new screens can meet", () => {
+    const keys = [
+      ...["gold", "silver", "standard"].map((x) => `tier_${x}`),
+      ...["short", "over", "even"].map((x) => `variance_${x}`),
+      ...["printer", "scanner", "scale", "display", "serial_adapter"].map((x) => `device_${x}`),
+      ...["serial", "usb_serial", "usb_printer"].map((x) => `conn_${x}`),
+      ...["gtin", "gs1", "weighed", "priced", "receipt", "code", "invalid"].map((x) => `scan_kind_${x}`),
+      ...["ret_qty_invalid", "ret_qty_whole", "ret_qty_too_many"],
+      ...[
+        "not_enrolled", "return_exceeds_sale", "z_not_found", "no_printer", "no_display", "scale_unavailable",
+        "scanner_unavailable", "invalid_devices_config", "member_not_found", "sale_voided", "coupon_already_used",
+        "coupon_threshold_not_met", "coupon_bad_signature", "coupon_expired", "coupon_needs_member",
+      ].map((c) => `err_${c}`),
+    ];
+    expect(keys.filter((k) => !hasKey(k))).toEqual([]);
+    expect(Object.keys(dictionaries["zh-CN"]).filter((k) => !(k in dictionaries.en))).toEqual([]);
+    expect(errorMessage("zh-CN", "no_printer")).toContain("打印机");
+    expect(translate("en", "ret_qty_too_many", { max: "3" })).toBe("At most 3 can be returned.");
+  });
 });
