@@ -3,7 +3,8 @@
 //! * [`storage`]: the [`Storage`] trait (every query bound to the authenticated tenant) and
 //!   database URL handling; [`sqlite`]: the SQLite backend (WAL, `synchronous=FULL`, embedded
 //!   migrations); [`postgres`]: the PostgreSQL backend (several processes on one database).
-//! * [`server`]: the axum API (`/v1/enroll`, `/v1/push`, `/v1/pull`, `/healthz`, `/metrics`).
+//! * [`server`]: the axum API (`/v1/enroll`, `/v1/push`, `/v1/pull`, `/v1/coupons/status`,
+//!   `/healthz`, `/metrics`); [`openapi`]: its OpenAPI document at `/openapi.json`.
 //! * [`metrics`]: Prometheus text metrics.
 //! * [`tls`]: optional HTTPS termination (rustls) for `serve --tls-cert/--tls-key`.
 //!
@@ -13,6 +14,7 @@
 
 pub mod admin;
 pub mod metrics;
+pub mod openapi;
 pub mod postgres;
 pub mod server;
 pub mod sqlite;

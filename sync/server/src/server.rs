@@ -401,6 +401,10 @@ async fn coupon_status(
     Ok(json_response(body.to_string().into_bytes()))
 }
 
+async fn openapi() -> axum::Json<serde_json::Value> {
+    axum::Json(crate::openapi::document())
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -438,6 +442,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/coupons/status", post(coupon_status))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,

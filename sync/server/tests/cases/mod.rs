@@ -671,6 +671,42 @@ pub fn coupon_status_answers_within_the_tenant(db: &TestDb) {
     srv.stop();
 }
 
+/// `GET /openapi.json` documents every route, and every documented route exists (answers
+/// something other than the 404 of an unknown route).
+pub fn openapi_documents_every_route(db: &TestDb) {
+    let storage = db.open();
+    let srv = TestServer::start(storage, Config::default());
+    let doc: Value = client()
+        .get(format!("{}/openapi.json", srv.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (method, path, _, auth, request, _) in tillstone_cloud::openapi::ROUTES {
+        let op = &doc["paths"][*path][*method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        assert_eq!(op["security"].is_array(), *auth, "{method} {path}");
+        if let Some(schema) = request {
+            assert!(
+                doc["components"]["schemas"][*schema].is_object(),
+                "{schema}"
+            );
+        }
+        let url = format!("{}{path}", srv.url);
+        let res = match *method {
+            "get" => client().get(&url).send().unwrap(),
+            _ => client().post(&url).body("{}").send().unwrap(),
+        };
+        assert_ne!(res.status().as_u16(), 404, "{method} {path} does not exist");
+    }
+    // The fallback: an unknown route is a JSON 404.
+    let (status, body) = post(&srv.url, "/v1/nope", None, &json!({}));
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    srv.stop();
+}
+
 pub fn restart_between_pushes_loses_nothing(db: &TestDb) {
     let storage = db.open();
     let t = tenant(&*storage, "甲公司");
