@@ -1,6 +1,10 @@
 //! End-to-end through the real HTTP API: a real `tillstone` router on a real socket over a real
 //! SQLite file, driven with reqwest.
 
+mod http;
+
+use http::Api;
+
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use rust_decimal::Decimal;
@@ -9,102 +13,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use tillstone_terminal::app::Terminal;
 
-struct Api {
-    base: String,
-    client: Client,
-    token: Option<String>,
-    _dir: tempfile::TempDir,
-}
-
 fn dec(v: &Value) -> Decimal {
     Decimal::from_str(
         v.as_str()
             .unwrap_or_else(|| panic!("not a decimal string: {v}")),
     )
     .unwrap_or_else(|e| panic!("{v}: {e}"))
-}
-
-impl Api {
-    fn start() -> Api {
-        let dir = tempfile::tempdir().expect("tempdir");
-        tillstone_tests::init_demo(dir.path()).expect("demo store");
-        let terminal = Arc::new(Terminal::open(dir.path()).expect("terminal opens"));
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = std_listener.local_addr().expect("addr");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                tillstone_terminal::serve_on(terminal, listener)
-                    .await
-                    .expect("serve");
-            });
-        });
-        Api {
-            base: format!("http://{addr}/api/v1"),
-            client: Client::new(),
-            token: None,
-            _dir: dir,
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let url = format!("{}{}", self.base, path);
-        let mut req = match method {
-            "GET" => self.client.get(&url),
-            "POST" => self.client.post(&url),
-            "PATCH" => self.client.patch(&url),
-            "DELETE" => self.client.delete(&url),
-            "PUT" => self.client.put(&url),
-            m => panic!("method {m}"),
-        };
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().expect("request");
-        let status = resp.status();
-        let text = resp.text().expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
-    }
-
-    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (s, v) = self.call(method, path, body);
-        assert_eq!(s, StatusCode::OK, "{method} {path}: {v}");
-        v
-    }
-
-    fn err(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        status: StatusCode,
-        code: &str,
-    ) -> Value {
-        let (s, v) = self.call(method, path, body);
-        assert_eq!(s, status, "{method} {path}: {v}");
-        assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
-        assert!(
-            v["error"]["message"].as_str().is_some_and(|m| m.len() > 10),
-            "message: {v}"
-        );
-        v
-    }
-
-    fn login(&mut self, user: &str, pin: &str) {
-        self.token = None;
-        let v = self.ok("POST", "/login", Some(json!({"user_id": user, "pin": pin})));
-        self.token = v["token"].as_str().map(str::to_string);
-    }
 }
 
 fn assert_cart_consistent(cart: &Value) {

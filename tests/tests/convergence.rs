@@ -11,14 +11,16 @@
 //! end. Without `TILLSTONE_PG_URL` the PostgreSQL case prints a skip line and passes, unless
 //! `CI` is set: then it fails (CI starts PostgreSQL), like `sync/server/tests/postgres.rs`.
 
+mod hub;
+
+use hub::Hub;
+
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tillstone_cloud::{Config, Storage};
 use tillstone_core::tender::TenderKind;
 use tillstone_sync::{Entity, StoreId, TenantId};
 use tillstone_sync_client::{
@@ -29,12 +31,6 @@ use tillstone_terminal::app::ScanOutcome;
 
 const TERMINALS: usize = 8;
 const ROUNDS: usize = 20;
-
-struct Server {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
 
 /// The environment variable naming the PostgreSQL server the PostgreSQL case runs on.
 const PG_URL_ENV: &str = "TILLSTONE_PG_URL";
@@ -172,57 +168,10 @@ fn with_database(url: &str, db: &str) -> String {
     }
 }
 
-impl Server {
-    /// A server process's worth of the hub: its own storage handle (connection / pool) on the
-    /// shared database.
-    fn start(db_url: &str) -> Server {
-        let storage: Arc<dyn Storage> = tillstone_cloud::open(db_url).expect("open hub db");
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                addr_tx.send(listener.local_addr().expect("addr")).unwrap();
-                tillstone_cloud::serve(listener, storage, Config::default(), async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .expect("serve");
-            });
-        });
-        let addr = addr_rx.recv().expect("server address");
-        Server {
-            url: format!("http://{addr}"),
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
-    }
-
-    fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().expect("server thread");
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
+/// A server process's worth of the hub: its own storage handle (connection / pool) on the
+/// shared database.
+fn start_server(db_url: &str) -> Hub {
+    Hub::start(tillstone_cloud::open(db_url).expect("open hub db"))
 }
 
 #[derive(Default)]
@@ -357,7 +306,7 @@ fn converge(hub: HubDb) {
         )
         .unwrap();
 
-    let servers = Arc::new(Mutex::new(vec![Server::start(&db), Server::start(&db)]));
+    let servers = Arc::new(Mutex::new(vec![start_server(&db), start_server(&db)]));
     let urls = Arc::new(RwLock::new(
         servers
             .lock()
@@ -479,12 +428,12 @@ fn converge(hub: HubDb) {
         scope.spawn(|| {
             std::thread::sleep(Duration::from_millis(300));
             urls.write().unwrap().clear();
-            let old: Vec<Server> = std::mem::take(&mut *servers.lock().unwrap());
+            let old: Vec<Hub> = std::mem::take(&mut *servers.lock().unwrap());
             for s in old {
                 s.stop();
             }
             std::thread::sleep(Duration::from_millis(100));
-            let fresh = vec![Server::start(&db), Server::start(&db)];
+            let fresh = vec![start_server(&db), start_server(&db)];
             *urls.write().unwrap() = fresh.iter().map(|s| s.url.clone()).collect();
             *servers.lock().unwrap() = fresh;
         });

@@ -5,16 +5,13 @@
 
 mod hub;
 
-use hub::{Hub, now_ms};
+use hub::SqliteHq;
 
 use rust_decimal::Decimal;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tillstone_cloud::{SqliteStorage, Storage};
 use tillstone_core::coupon::sign;
 use tillstone_core::returns::ReturnLine;
 use tillstone_core::tender::TenderKind;
-use tillstone_sync::{StoreId, TenantId};
 use tillstone_terminal::app::{Receipt, Session, Terminal};
 use tillstone_terminal::setup::demo_issuer;
 
@@ -61,25 +58,15 @@ fn offline_flag(t: &Terminal, sale_id: &str) -> i64 {
 
 #[test]
 fn hq_is_asked_first_and_the_till_falls_back_offline() {
-    let hub = tempfile::tempdir().expect("tempdir");
-    let db = hub.path().join("hq.db");
-    let admin = SqliteStorage::open(&db).expect("hub db");
-    let tenant: TenantId = admin.create_tenant("天石").expect("tenant");
-    let store_id = StoreId::new("HZ001").expect("store id");
-    admin
-        .create_store(&tenant, &store_id, "杭州旗舰店")
-        .expect("store");
-    let hub = Hub::start(Arc::new(SqliteStorage::open(&db).expect("hub db")));
-    let url = hub.url.clone();
+    let hq = SqliteHq::start();
+    let url = hq.hub.url.clone();
 
     let mut tills = Vec::new();
     for _ in 0..2 {
         let dir = tempfile::tempdir().expect("tempdir");
         tillstone_tests::init_demo(dir.path()).expect("demo");
         let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
-        let enrollment = admin
-            .create_enrollment_code(&tenant, &store_id, now_ms(), now_ms() + 600_000)
-            .expect("code");
+        let enrollment = hq.enrollment_code();
         t.enroll(&url, &enrollment).expect("enroll");
         tills.push((dir, t, s));
     }
@@ -114,7 +101,7 @@ fn hq_is_asked_first_and_the_till_falls_back_offline() {
     assert_eq!(offline_flag(a, &again.sale.ctx.sale_id), 0);
 
     // HQ goes down: B decides offline, within the short timeout, and counts it as offline.
-    hub.stop();
+    drop(hq);
     let y = code(7002);
     let started = Instant::now();
     let offline = sell_with(b, sb, &y).expect("B redeems Y offline");

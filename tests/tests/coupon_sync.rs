@@ -5,14 +5,12 @@
 
 mod hub;
 
-use hub::{Hub, now_ms};
+use hub::SqliteHq;
 
 use rust_decimal::Decimal;
-use std::sync::Arc;
-use tillstone_cloud::{SqliteStorage, Storage};
+use tillstone_cloud::Storage;
 use tillstone_core::coupon::sign;
 use tillstone_core::tender::TenderKind;
-use tillstone_sync::{StoreId, TenantId};
 use tillstone_sync_client::{HttpTransport, SyncClient, SyncConfig, sync_state};
 use tillstone_terminal::app::{Session, Terminal};
 use tillstone_terminal::setup::demo_issuer;
@@ -49,16 +47,9 @@ fn redeem(t: &Terminal, s: &Session, code: &str, member: Option<&str>) -> (Strin
 
 #[test]
 fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
-    let hub = tempfile::tempdir().expect("tempdir");
-    let db = hub.path().join("hq.db");
-    let admin = SqliteStorage::open(&db).expect("hub db");
-    let tenant: TenantId = admin.create_tenant("天石").expect("tenant");
-    let store_id = StoreId::new("HZ001").expect("store id");
-    admin
-        .create_store(&tenant, &store_id, "杭州旗舰店")
-        .expect("store");
-    let hub = Hub::start(Arc::new(SqliteStorage::open(&db).expect("hub db")));
-    let url = hub.url.clone();
+    let hq = SqliteHq::start();
+    let (admin, tenant, store_id) = (&hq.admin, &hq.tenant, &hq.store);
+    let url = hq.hub.url.clone();
 
     let code = sign(1001, 4242, None, &demo_issuer())
         .expect("sign")
@@ -82,9 +73,7 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
             HttpTransport::new(url.clone()).expect("transport"),
             SyncConfig::default(),
         );
-        let enrollment = admin
-            .create_enrollment_code(&tenant, &store_id, now_ms(), now_ms() + 600_000)
-            .expect("code");
+        let enrollment = hq.enrollment_code();
         if i == 0 {
             client.enroll(&t.store(), &enrollment).expect("enroll");
         } else {
@@ -113,7 +102,7 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
         // HQ acknowledged the redemption: it no longer uses the offline allowance.
         assert_eq!(offline(t), 0);
     }
-    let report = admin.double_redemptions(&tenant).expect("report");
+    let report = admin.double_redemptions(tenant).expect("report");
     assert_eq!(report.len(), 1, "{report:?}");
     let o = &report[0];
     assert_eq!(o.winner.coupon_id, "1001-4242");
@@ -125,9 +114,6 @@ fn hq_reports_a_coupon_redeemed_offline_on_two_tills() {
     assert_eq!(o.winner.amount, Decimal::from(5));
     // Stock is a counter per store and SKU with one actor per till: 3 sold on each.
     assert_eq!(skus[0], skus[1]);
-    assert_eq!(
-        admin.stock(&tenant, &store_id, &skus[0]).expect("stock"),
-        -6
-    );
-    hub.stop();
+    assert_eq!(admin.stock(tenant, store_id, &skus[0]).expect("stock"), -6);
+    drop(hq);
 }

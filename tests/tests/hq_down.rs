@@ -5,43 +5,33 @@
 
 mod hub;
 
-use hub::{Hub, now_ms};
+use hub::SqliteHq;
 
 use rust_decimal::Decimal;
 use serde_json::json;
-use std::sync::Arc;
-use tillstone_cloud::{SqliteStorage, Storage};
+use tillstone_cloud::Storage;
 use tillstone_core::coupon::sign;
-use tillstone_sync::{Entity, StoreId, TenantId};
+use tillstone_sync::Entity;
 use tillstone_terminal::app::ScanOutcome;
 use tillstone_terminal::setup::demo_issuer;
 
 #[test]
 fn hq_rows_reach_the_till() {
-    let hub = tempfile::tempdir().expect("tempdir");
-    let db = hub.path().join("hq.db");
-    let admin = SqliteStorage::open(&db).expect("hub db");
-    let tenant: TenantId = admin.create_tenant("天石").expect("tenant");
-    let store_id = StoreId::new("HZ001").expect("store id");
-    admin
-        .create_store(&tenant, &store_id, "杭州旗舰店")
-        .expect("store");
-    let hub = Hub::start(Arc::new(SqliteStorage::open(&db).expect("hub db")));
-    let url = hub.url.clone();
+    let hq = SqliteHq::start();
+    let (admin, tenant) = (&hq.admin, &hq.tenant);
+    let url = hq.hub.url.clone();
 
     let dir = tempfile::tempdir().expect("tempdir");
     tillstone_tests::init_demo(dir.path()).expect("demo");
     let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
-    let enrollment = admin
-        .create_enrollment_code(&tenant, &store_id, now_ms(), now_ms() + 600_000)
-        .expect("code");
+    let enrollment = hq.enrollment_code();
     t.enroll(&url, &enrollment).expect("enroll");
 
     // HQ: a new product, then a price change of it; a member with a wallet; a promotion; a
     // malformed catalog row.
     let put = |entity, key: &str, data: serde_json::Value| {
         admin
-            .put_change(&tenant, entity, key, data)
+            .put_change(tenant, entity, key, data)
             .expect("put change");
     };
     put(
@@ -116,7 +106,7 @@ fn hq_rows_reach_the_till() {
 
     // HQ deletes the product: the till stops selling it.
     admin
-        .delete_change(&tenant, Entity::Catalog, "HQ-TEA-1")
+        .delete_change(tenant, Entity::Catalog, "HQ-TEA-1")
         .expect("delete");
     t.sync_now().expect("sync");
     let cart = t.new_cart(&s).expect("cart");
@@ -125,5 +115,5 @@ fn hq_rows_reach_the_till() {
             .expect("scan"),
         ScanOutcome::NotFound { .. }
     ));
-    hub.stop();
+    drop(hq);
 }

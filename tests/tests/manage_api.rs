@@ -2,117 +2,21 @@
 //! X / Z reports printed through the real print queue to a file printer and drawn as PNG, the
 //! devices screen, devices.toml validation and saving, device tests and their refusals.
 
+mod http;
+
+use http::Api;
+
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tillstone_terminal::app::Terminal;
 
-struct Api {
-    base: String,
-    client: Client,
-    token: Option<String>,
-    dir: tempfile::TempDir,
+trait Sell {
+    fn sell(&self) -> String;
 }
 
-const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
-
-impl Api {
-    /// A demo terminal on a real socket; `devices` is written to devices.toml first.
-    fn start(devices: Option<&dyn Fn(&Path) -> String>) -> Api {
-        let dir = tempfile::tempdir().expect("tempdir");
-        tillstone_tests::init_demo(dir.path()).expect("demo store");
-        if let Some(f) = devices {
-            std::fs::write(dir.path().join("devices.toml"), f(dir.path())).expect("devices.toml");
-        }
-        let terminal = Arc::new(Terminal::open(dir.path()).expect("terminal opens"));
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = std_listener.local_addr().expect("addr");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                tillstone_terminal::serve_on(terminal, listener)
-                    .await
-                    .expect("serve");
-            });
-        });
-        Api {
-            base: format!("http://{addr}/api/v1"),
-            client: Client::new(),
-            token: None,
-            dir,
-        }
-    }
-
-    fn send(&self, method: &str, path: &str, body: Option<Value>) -> reqwest::blocking::Response {
-        let url = format!("{}{}", self.base, path);
-        let mut req = match method {
-            "GET" => self.client.get(&url),
-            "POST" => self.client.post(&url),
-            "PUT" => self.client.put(&url),
-            m => panic!("method {m}"),
-        };
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send().expect("request")
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let resp = self.send(method, path, body);
-        let status = resp.status();
-        let text = resp.text().expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
-    }
-
-    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (s, v) = self.call(method, path, body);
-        assert_eq!(s, StatusCode::OK, "{method} {path}: {v}");
-        v
-    }
-
-    fn err(&self, method: &str, path: &str, body: Option<Value>, status: StatusCode, code: &str) {
-        let (s, v) = self.call(method, path, body);
-        assert_eq!(s, status, "{method} {path}: {v}");
-        assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
-        assert!(
-            v["error"]["message"].as_str().is_some_and(|m| m.len() > 10),
-            "an actionable message: {v}"
-        );
-    }
-
-    fn png(&self, path: &str) -> Vec<u8> {
-        let resp = self.send("GET", path, None);
-        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
-        assert_eq!(
-            resp.headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
-            Some("image/png")
-        );
-        let bytes = resp.bytes().expect("png").to_vec();
-        assert!(bytes.starts_with(PNG_MAGIC), "{path} is a PNG");
-        bytes
-    }
-
-    fn login(&mut self, user: &str, pin: &str) {
-        self.token = None;
-        let v = self.ok("POST", "/login", Some(json!({"user_id": user, "pin": pin})));
-        self.token = v["token"].as_str().map(str::to_string);
-    }
-
+impl Sell for Api {
     /// One cash sale of a demo product; returns its receipt number.
     fn sell(&self) -> String {
         let cart = self.ok("POST", "/carts", None);
@@ -171,7 +75,7 @@ fn wait_printed(file: &Path, needle: &[u8]) {
 
 #[test]
 fn reports_print_on_the_receipt_printer_and_preview_as_png() {
-    let mut api = Api::start(Some(&file_printer));
+    let mut api = Api::start_with(Some(&file_printer));
     let file = printer_file(api.dir.path());
     api.login("1001", "1111");
     api.ok("POST", "/shift/open", Some(json!({"float": "500"})));
@@ -241,7 +145,7 @@ fn reports_print_on_the_receipt_printer_and_preview_as_png() {
 
 #[test]
 fn without_devices_every_test_says_what_to_set_up() {
-    let mut api = Api::start(None);
+    let mut api = Api::start_with(None);
     api.err(
         "GET",
         "/devices",
@@ -319,7 +223,7 @@ fn without_devices_every_test_says_what_to_set_up() {
 
 #[test]
 fn devices_toml_is_validated_before_it_is_saved() {
-    let mut api = Api::start(None);
+    let mut api = Api::start_with(None);
     api.login("9001", "9999");
     let path = api.dir.path().join("devices.toml");
 

@@ -121,3 +121,46 @@ pub fn fresh_terminal_id() -> String {
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     )
 }
+
+/// An HQ on a SQLite file in its own temporary directory, with one tenant and the demo's store
+/// `HZ001`, serving over HTTP.
+pub struct SqliteHq {
+    /// A second handle on the database, for admin calls (enrollment codes, HQ rows, reports).
+    pub admin: tillstone_cloud::SqliteStorage,
+    pub tenant: tillstone_sync::TenantId,
+    pub store: tillstone_sync::StoreId,
+    pub hub: Hub,
+    _dir: tempfile::TempDir,
+}
+
+impl SqliteHq {
+    pub fn start() -> SqliteHq {
+        use tillstone_cloud::Storage;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("hq.db");
+        let admin = tillstone_cloud::SqliteStorage::open(&db).expect("hub db");
+        let tenant = admin.create_tenant("天石").expect("tenant");
+        let store = tillstone_sync::StoreId::new("HZ001").expect("store id");
+        admin
+            .create_store(&tenant, &store, "杭州旗舰店")
+            .expect("store");
+        let hub = Hub::start(Arc::new(
+            tillstone_cloud::SqliteStorage::open(&db).expect("hub db"),
+        ));
+        SqliteHq {
+            admin,
+            tenant,
+            store,
+            hub,
+            _dir: dir,
+        }
+    }
+
+    /// A one-time enrollment code for a new terminal of the store, valid ten minutes.
+    pub fn enrollment_code(&self) -> String {
+        use tillstone_cloud::Storage;
+        self.admin
+            .create_enrollment_code(&self.tenant, &self.store, now_ms(), now_ms() + 600_000)
+            .expect("enrollment code")
+    }
+}
