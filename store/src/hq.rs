@@ -118,7 +118,7 @@ pub(crate) fn apply_rows(conn: &Connection, rows: &[&HqRow]) -> Result<Vec<HqApp
                 conn.execute_batch("RELEASE hq_row")?;
                 clear_error(conn, &row.entity, &row.key)?;
             }
-            Err(StoreError::Sqlite(e)) if !is_constraint(&e) => {
+            Err(StoreError::Sqlite(e)) if is_fatal(&e) => {
                 conn.execute_batch("ROLLBACK TO hq_row; RELEASE hq_row")?;
                 return Err(StoreError::Sqlite(e));
             }
@@ -143,11 +143,26 @@ pub(crate) fn apply_rows(conn: &Connection, rows: &[&HqRow]) -> Result<Vec<HqApp
     Ok(errors)
 }
 
-fn is_constraint(e: &rusqlite::Error) -> bool {
-    matches!(
-        e,
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation
-    )
+/// Errors of the database itself (disk full, I/O, busy, read-only…): the whole page is rolled
+/// back and pulled again later. Anything else is about the row and is recorded.
+fn is_fatal(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => matches!(
+            f.code,
+            C::DiskFull
+                | C::SystemIoFailure
+                | C::DatabaseBusy
+                | C::DatabaseLocked
+                | C::ReadOnly
+                | C::CannotOpen
+                | C::DatabaseCorrupt
+                | C::NotADatabase
+                | C::OutOfMemory
+                | C::FileLockingProtocolFailed
+        ),
+        _ => false,
+    }
 }
 
 fn apply_row(conn: &Connection, row: &HqRow, store_code: Option<&str>) -> Result<()> {
@@ -163,9 +178,12 @@ fn apply_row(conn: &Connection, row: &HqRow, store_code: Option<&str>) -> Result
                     row.key, p.sku
                 )));
             }
+            // A valid live price row wins; a bad one keeps its own error and the product
+            // sells at the catalog's price meanwhile.
             let price = live_data(conn, "prices", &row.key)?
                 .and_then(|d| serde_json::from_str::<HqPrice>(&d).ok())
-                .map(|p| p.price);
+                .map(|p| p.price)
+                .filter(|p| tillstone_core::catalog::parse_price(p).is_ok());
             apply_hq_product(conn, &p, price.as_deref())
         }
         "prices" => {
@@ -187,9 +205,22 @@ fn apply_row(conn: &Connection, row: &HqRow, store_code: Option<&str>) -> Result
                 }
                 p.price
             };
-            // A price for a product this till does not have yet applies when the product
-            // arrives (the catalog row reads the live prices row).
-            apply_hq_price(conn, &row.key, &price).map(|_| ())
+            if apply_hq_price(conn, &row.key, &price)? {
+                return Ok(());
+            }
+            // The product is not here: HQ's catalog row may have failed before (it is applied
+            // again now, with this price); otherwise the price waits for the product (the
+            // catalog row reads the live prices row when it arrives).
+            match live_data(conn, "catalog", &row.key)?
+                .and_then(|d| serde_json::from_str::<Product>(&d).ok())
+            {
+                Some(p) if !row.deleted => {
+                    tillstone_core::catalog::parse_price(&price).map_err(invalid)?;
+                    apply_hq_product(conn, &p, Some(&price))?;
+                    clear_error(conn, "catalog", &row.key)
+                }
+                _ => Ok(()),
+            }
         }
         "members" => {
             if row.deleted {
@@ -352,7 +383,16 @@ fn rebuild_list(conn: &Connection, entity: &str) -> Result<Vec<HqApplyError>> {
         "promotions" => {
             let mut rules: Vec<Rule> = Vec::new();
             for (key, revision, data) in &rows {
-                match serde_json::from_str::<Rule>(data) {
+                match serde_json::from_str::<Rule>(data).and_then(|r| {
+                    if r.id == *key {
+                        Ok(r)
+                    } else {
+                        Err(serde::de::Error::custom(format!(
+                            "the row carries rule {}",
+                            r.id
+                        )))
+                    }
+                }) {
                     Ok(r) => match r.validate() {
                         Ok(()) => {
                             clear_error(conn, entity, key)?;
@@ -378,7 +418,16 @@ fn rebuild_list(conn: &Connection, entity: &str) -> Result<Vec<HqApplyError>> {
         "campaigns" => {
             let mut list: Vec<Campaign> = Vec::new();
             for (key, revision, data) in &rows {
-                match serde_json::from_str::<Campaign>(data) {
+                match serde_json::from_str::<Campaign>(data).and_then(|c| {
+                    if c.id.to_string() == *key {
+                        Ok(c)
+                    } else {
+                        Err(serde::de::Error::custom(format!(
+                            "the row carries campaign {}",
+                            c.id
+                        )))
+                    }
+                }) {
                     Ok(c) => match c.validate() {
                         Ok(()) => {
                             clear_error(conn, entity, key)?;
@@ -407,6 +456,9 @@ fn rebuild_list(conn: &Connection, entity: &str) -> Result<Vec<HqApplyError>> {
                 let entry = serde_json::from_str::<PublicKeyEntry>(data)
                     .map_err(|e| e.to_string())
                     .and_then(|k| {
+                        if k.key_id.to_string() != *key {
+                            return Err(format!("the row carries key {}", k.key_id));
+                        }
                         let bytes: [u8; 32] = hex::decode(k.public_key.trim())
                             .ok()
                             .and_then(|b| b.try_into().ok())
@@ -496,15 +548,17 @@ impl crate::Store {
         tx.commit()
     }
 
-    /// A member's lifetime points: HQ's figure plus every point credited since on any till
-    /// this one has heard of (the P side of the member's counter).
+    /// A member's lifetime points: HQ's figure plus the points earned on this till since, less
+    /// the earnings taken back by returns and voids (negative adjustments). Points redeemed and
+    /// given back, or expired, do not count: only earning moves a member up.
     pub fn member_lifetime_points(&self, member_id: &str) -> Result<i64> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT m.lifetime_points + COALESCE((SELECT SUM(MAX(c.ev_p, c.sync_p))
-                FROM member_point_counters c WHERE c.member_id = m.member_id), 0)
-             FROM members m WHERE m.member_id = ?1",
+                "SELECT m.lifetime_points + COALESCE((SELECT SUM(e.points)
+                    FROM member_point_events e WHERE e.member_id = m.member_id
+                      AND (e.kind = 'earn' OR (e.kind = 'adjust' AND e.points < 0))), 0)
+                 FROM members m WHERE m.member_id = ?1",
             )?
             .query_row([member_id], |r| r.get::<_, i64>(0))
             .optional()?
@@ -643,6 +697,80 @@ mod tests {
         hq.page(&[("catalog", "TEA1", None)]);
         assert!(hq.store.product_by_sku("TEA1").unwrap().is_none());
         assert!(hq.store.hq_apply_errors().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_bad_price_row_never_keeps_the_product_off_the_till() {
+        let mut hq = Hq::new();
+        // The price row comes first and is bad; the product still sells at the catalog price.
+        hq.page(&[(
+            "prices",
+            "TEA1",
+            Some(serde_json::json!({"sku": "TEA1", "price": "12,50"})),
+        )]);
+        hq.page(&[("catalog", "TEA1", Some(product("TEA1", "88.00", &[])))]);
+        let price = |hq: &Hq| {
+            hq.store
+                .product_by_sku("TEA1")
+                .unwrap()
+                .map(|p| p.price.to_string())
+        };
+        assert_eq!(price(&hq).as_deref(), Some("88.00"));
+        let errors = hq.store.hq_apply_errors().unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            (errors[0].entity.as_str(), errors[0].key.as_str()),
+            ("prices", "TEA1")
+        );
+        // HQ fixes the price: it applies and the error goes.
+        hq.page(&[(
+            "prices",
+            "TEA1",
+            Some(serde_json::json!({"sku": "TEA1", "price": "79.00"})),
+        )]);
+        assert_eq!(price(&hq).as_deref(), Some("79.00"));
+        assert!(hq.store.hq_apply_errors().unwrap().is_empty());
+        // A catalog row that failed on its own price comes in when a good price row arrives.
+        hq.page(&[("catalog", "TEA2", Some(product("TEA2", "-1", &[])))]);
+        assert!(hq.store.product_by_sku("TEA2").unwrap().is_none());
+        assert_eq!(hq.store.hq_apply_errors().unwrap().len(), 1);
+        hq.page(&[(
+            "prices",
+            "TEA2",
+            Some(serde_json::json!({"sku": "TEA2", "price": "4.50"})),
+        )]);
+        assert_eq!(
+            hq.store
+                .product_by_sku("TEA2")
+                .unwrap()
+                .map(|p| p.price.to_string())
+                .as_deref(),
+            Some("4.50")
+        );
+        assert!(hq.store.hq_apply_errors().unwrap().is_empty());
+    }
+
+    #[test]
+    fn list_rows_must_carry_their_own_key() {
+        let mut hq = Hq::new();
+        let key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let n = hq.page(&[
+            (
+                "coupon_keys",
+                "1",
+                Some(serde_json::json!({"key_id": 1, "public_key": key})),
+            ),
+            (
+                "coupon_keys",
+                "2",
+                Some(serde_json::json!({"key_id": 1, "public_key": key})),
+            ),
+        ]);
+        assert_eq!(n, 1);
+        let errors = hq.store.hq_apply_errors().unwrap();
+        assert_eq!(errors[0].key, "2");
+        assert!(errors[0].message.contains("carries key 1"), "{errors:?}");
+        assert_eq!(hq.store.coupon_keys().unwrap().len(), 1);
     }
 
     #[test]

@@ -386,15 +386,35 @@ impl Terminal {
             .remove(token);
     }
 
+    /// The session of a bearer token. The user is read again each time: a user HQ (or a
+    /// manager) deactivated is signed out at once, and a changed role applies at once.
     pub fn session(&self, token: &str) -> AppResult<Session> {
-        self.sessions
+        let mut s = self
+            .sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(token)
             .cloned()
             .ok_or_else(|| {
                 AppError::unauthorized("not_signed_in", "sign in with your user and PIN")
-            })
+            })?;
+        match self.store().user(&s.user.user_id)? {
+            Some(u) if u.active => {
+                s.user.role = u.role;
+                s.user.name = u.name;
+                Ok(s)
+            }
+            _ => {
+                self.sessions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(token);
+                Err(AppError::unauthorized(
+                    "user_inactive",
+                    "this user is no longer active on this till: sign in as another user",
+                ))
+            }
+        }
     }
 
     fn approver(&self, approval: Option<&Approval>) -> AppResult<Option<Actor>> {
@@ -1940,6 +1960,12 @@ impl Terminal {
             return Err(AppError::bad_request(
                 "reason_required",
                 "say why the items come back without a receipt",
+            ));
+        }
+        if refund == TenderKind::Points {
+            return Err(AppError::bad_request(
+                "points_refund_needs_receipt",
+                "points go back only to the member of the original sale: find the receipt, or refund in cash, card or e-wallet",
             ));
         }
         let request_id = check_request_id(request_id)?;

@@ -115,5 +115,14 @@ fn hq_rows_reach_the_till() {
             .expect("scan"),
         ScanOutcome::NotFound { .. }
     ));
+    // HQ deactivates the signed-in cashier: their session ends at the next request.
+    assert!(t.session(&s.token).is_ok());
+    admin
+        .delete_change(tenant, Entity::Users, &s.user.user_id)
+        .expect("delete user");
+    t.sync_now().expect("sync");
+    let err = t.session(&s.token).expect_err("signed out");
+    assert_eq!(err.code, "user_inactive");
+    assert!(err.message.contains("sign in as another user"));
     drop(hq);
 }

@@ -29,6 +29,9 @@ fn points_pay_part_of_a_sale_and_come_back_with_returns_and_voids() {
     let member = "M000001"; // gold, 12,800 points
     let before = t.member(&s, member).expect("member").points;
     assert_eq!(before, 12_800);
+    let lifetime =
+        |t: &tillstone_terminal::Terminal| t.member(&s, member).expect("member").lifetime_points;
+    assert_eq!(lifetime(&t), 12_800);
     let (code, price) = dear_barcode(&t);
 
     let cart = t.new_cart(&s).expect("cart");
@@ -65,6 +68,8 @@ fn points_pay_part_of_a_sale_and_come_back_with_returns_and_voids() {
     assert!(earned > 0 && Decimal::from(earned) <= (total - Decimal::from(10)) * Decimal::from(3));
     let after_sale = t.member(&s, member).expect("member").points;
     assert_eq!(after_sale, before - 1_000 + earned);
+    // Only earning moves lifetime points (and the tier): paying with points does not lower it.
+    assert_eq!(lifetime(&t), 12_800 + earned);
     // The receipt shows the points tender with its points.
     let doc = tillstone_terminal::receipt_doc::receipt_doc(
         &receipt,
@@ -95,6 +100,12 @@ fn points_pay_part_of_a_sale_and_come_back_with_returns_and_voids() {
     assert_eq!(back, 500);
     let after_return = t.member(&s, member).expect("member").points;
     assert_eq!(after_return, after_sale + 500 + half.sale.member_points);
+    // Points given back are not earned again: lifetime loses only the earnings taken back.
+    let lifetime_after_return = lifetime(&t);
+    assert_eq!(
+        lifetime_after_return,
+        12_800 + earned + half.sale.member_points
+    );
 
     // A second sale paid partly with points, post-voided: all its points come back.
     let cart = t.new_cart(&s).expect("cart");
@@ -116,6 +127,34 @@ fn points_pay_part_of_a_sale_and_come_back_with_returns_and_voids() {
     )
     .expect("void");
     assert_eq!(t.member(&s, member).expect("member").points, after_return);
+    assert_eq!(
+        lifetime(&t),
+        lifetime_after_return,
+        "a voided sale earns nothing"
+    );
+    // Without a receipt there is no member to give points to: refused with a clear reason.
+    let (sku, _) = {
+        let store = t.store();
+        let p = store
+            .product_by_barcode(&code)
+            .expect("lookup")
+            .expect("product");
+        (p.sku, p.price)
+    };
+    let err = t
+        .return_without_receipt(
+            &manager,
+            &[tillstone_terminal::app::ReturnItem {
+                sku,
+                qty: Decimal::ONE,
+            }],
+            TenderKind::Points,
+            "customer lost the receipt",
+            None,
+            None,
+        )
+        .expect_err("points need the receipt");
+    assert_eq!(err.code, "points_refund_needs_receipt");
     assert!(t.verify_journal().expect("journal").ok());
 }
 
