@@ -367,112 +367,64 @@ fn rebuild_list(conn: &Connection, entity: &str) -> Result<Vec<HqApplyError>> {
             (SELECT key FROM hq_rows WHERE entity = ?1 AND deleted = 1)",
     )?
     .execute([entity])?;
+    // Each entry of the list is checked on its own: a refused one is left out and recorded.
     let mut errors = Vec::new();
-    let fail = |key: &str, revision: u64, message: String| HqApplyError {
-        entity: entity.to_string(),
-        key: key.to_string(),
-        revision,
-        message,
-    };
-    let bad = |e: HqApplyError, errors: &mut Vec<HqApplyError>| -> Result<()> {
-        record_error(conn, &e)?;
-        errors.push(e);
-        Ok(())
+    let mut each = |accept: &mut dyn FnMut(&str, &str) -> std::result::Result<(), String>| {
+        for (key, revision, data) in &rows {
+            match accept(key, data) {
+                Ok(()) => clear_error(conn, entity, key)?,
+                Err(message) => {
+                    let e = HqApplyError {
+                        entity: entity.to_string(),
+                        key: key.clone(),
+                        revision: *revision,
+                        message,
+                    };
+                    record_error(conn, &e)?;
+                    errors.push(e);
+                }
+            }
+        }
+        Ok::<(), StoreError>(())
     };
     let value = match entity {
         "promotions" => {
             let mut rules: Vec<Rule> = Vec::new();
-            for (key, revision, data) in &rows {
-                match serde_json::from_str::<Rule>(data).and_then(|r| {
-                    if r.id == *key {
-                        Ok(r)
-                    } else {
-                        Err(serde::de::Error::custom(format!(
-                            "the row carries rule {}",
-                            r.id
-                        )))
-                    }
-                }) {
-                    Ok(r) => match r.validate() {
-                        Ok(()) => {
-                            clear_error(conn, entity, key)?;
-                            rules.push(r)
-                        }
-                        Err(e) => bad(
-                            fail(key, *revision, format!("promotion {key}: {e}")),
-                            &mut errors,
-                        )?,
-                    },
-                    Err(e) => bad(
-                        fail(
-                            key,
-                            *revision,
-                            format!("promotion {key} is not a valid rule: {e}"),
-                        ),
-                        &mut errors,
-                    )?,
-                }
-            }
+            each(&mut |key, data| {
+                let r: Rule = list_doc(data, key, "rule", |r: &Rule| r.id.clone())
+                    .map_err(|e| format!("promotion {key} is not a valid rule: {e}"))?;
+                r.validate().map_err(|e| format!("promotion {key}: {e}"))?;
+                rules.push(r);
+                Ok(())
+            })?;
             ("promotions", serde_json::to_string(&rules)?)
         }
         "campaigns" => {
             let mut list: Vec<Campaign> = Vec::new();
-            for (key, revision, data) in &rows {
-                match serde_json::from_str::<Campaign>(data).and_then(|c| {
-                    if c.id.to_string() == *key {
-                        Ok(c)
-                    } else {
-                        Err(serde::de::Error::custom(format!(
-                            "the row carries campaign {}",
-                            c.id
-                        )))
-                    }
-                }) {
-                    Ok(c) => match c.validate() {
-                        Ok(()) => {
-                            clear_error(conn, entity, key)?;
-                            list.push(c)
-                        }
-                        Err(e) => bad(
-                            fail(key, *revision, format!("campaign {key}: {e}")),
-                            &mut errors,
-                        )?,
-                    },
-                    Err(e) => bad(
-                        fail(
-                            key,
-                            *revision,
-                            format!("campaign {key} is not a valid campaign: {e}"),
-                        ),
-                        &mut errors,
-                    )?,
-                }
-            }
+            each(&mut |key, data| {
+                let c: Campaign = list_doc(data, key, "campaign", |c: &Campaign| c.id.to_string())
+                    .map_err(|e| format!("campaign {key} is not a valid campaign: {e}"))?;
+                c.validate().map_err(|e| format!("campaign {key}: {e}"))?;
+                list.push(c);
+                Ok(())
+            })?;
             ("coupon_campaigns", serde_json::to_string(&list)?)
         }
         "coupon_keys" => {
             let mut ring = KeyRing::new();
-            for (key, revision, data) in &rows {
-                let entry = serde_json::from_str::<PublicKeyEntry>(data)
-                    .map_err(|e| e.to_string())
-                    .and_then(|k| {
-                        if k.key_id.to_string() != *key {
-                            return Err(format!("the row carries key {}", k.key_id));
-                        }
-                        let bytes: [u8; 32] = hex::decode(k.public_key.trim())
-                            .ok()
-                            .and_then(|b| b.try_into().ok())
-                            .ok_or_else(|| "the public key is not 64 hex digits".to_string())?;
-                        ring.insert(k.key_id, &bytes).map_err(|e| e.to_string())
-                    });
-                match entry {
-                    Ok(()) => clear_error(conn, entity, key)?,
-                    Err(e) => bad(
-                        fail(key, *revision, format!("coupon key {key}: {e}")),
-                        &mut errors,
-                    )?,
-                }
-            }
+            each(&mut |key, data| {
+                let k: PublicKeyEntry =
+                    list_doc(data, key, "key", |k: &PublicKeyEntry| k.key_id.to_string())
+                        .map_err(|e| format!("coupon key {key}: {e}"))?;
+                let bytes: [u8; 32] = hex::decode(k.public_key.trim())
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| {
+                        format!("coupon key {key}: the public key is not 64 hex digits")
+                    })?;
+                ring.insert(k.key_id, &bytes)
+                    .map_err(|e| format!("coupon key {key}: {e}"))
+            })?;
             ("coupon_keys", serde_json::to_string(&ring)?)
         }
         _ => return Ok(errors),
@@ -483,6 +435,20 @@ fn rebuild_list(conn: &Connection, entity: &str) -> Result<Vec<HqApplyError>> {
     )?
     .execute(params![value.0, value.1])?;
     Ok(errors)
+}
+
+/// An entry of a list entity: its document, which must carry the row's own key as its id.
+fn list_doc<T: serde::de::DeserializeOwned>(
+    data: &str,
+    key: &str,
+    noun: &str,
+    id: impl Fn(&T) -> String,
+) -> std::result::Result<T, String> {
+    let doc: T = serde_json::from_str(data).map_err(|e| e.to_string())?;
+    match id(&doc) {
+        own if own == key => Ok(doc),
+        other => Err(format!("the row carries {noun} {other}")),
+    }
 }
 
 fn record_error(conn: &Connection, e: &HqApplyError) -> Result<()> {
