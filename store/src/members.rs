@@ -527,13 +527,7 @@ impl Store {
 
     /// The member's balance: opening balance (0 if the member is not known here) plus counter.
     pub fn point_balance(&self, member_id: &str) -> Result<i64> {
-        let opening: i64 = self
-            .conn
-            .prepare_cached("SELECT points FROM members WHERE member_id = ?1")?
-            .query_row([member_id], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0);
-        Ok(opening.saturating_add(self.point_counter(member_id)?.balance()))
+        balance_in(&self.conn, member_id)
     }
 
     /// A member's point events known here, newest first, at most `limit`.

@@ -1077,10 +1077,9 @@ impl Terminal {
             .clone())
     }
 
-    /// A member as the till sees them now: balance from the point counters, tier from lifetime
-    /// points (never below HQ's tier), the next tier.
+    /// A member as the till sees them now: tier from lifetime points (never below HQ's tier).
+    /// `m` comes from the store's member queries, which already carry the current balance.
     fn member_now(&self, store: &Store, mut m: Member) -> AppResult<(Member, i64)> {
-        m.points = store.point_balance(&m.member_id)?;
         let lifetime = store.member_lifetime_points(&m.member_id)?;
         m.tier = effective_tier(&m.tier, lifetime, &self.settings.loyalty.tiers);
         Ok((m, lifetime))
