@@ -4,10 +4,10 @@
 //! Selling never waits longer than the timeout, and the store is not locked while asking.
 
 use crate::app::Terminal;
-use crate::sync::{ALLOW_HTTP_KEY, CA_KEY, URL_KEY};
+use crate::sync::{HqLink, URL_KEY};
 use std::time::Duration;
+use tillstone_sync_client::Credentials;
 use tillstone_sync_client::coupons::{CouponUse, coupon_status};
-use tillstone_sync_client::{Credentials, HttpTransport, TransportOptions};
 
 /// How long the till waits for HQ's answer before it checks the coupon offline.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -29,35 +29,24 @@ impl Terminal {
     /// Ask HQ about `campaign_id-serial`. Never fails: every problem is "unreachable".
     pub fn ask_hq_about_coupon(&self, campaign_id: u32, serial: u64) -> HqCouponCheck {
         // Read what is needed under the lock, then let go of it before the network.
-        let link = {
+        let (creds, url, link, timeout) = {
             let store = self.store();
-            let creds = Credentials::load(&store);
-            let url = store.meta(URL_KEY);
-            let ca = store.meta(CA_KEY);
-            let allow = store.meta(ALLOW_HTTP_KEY);
-            let timeout = store.meta(TIMEOUT_KEY);
-            (creds, url, ca, allow, timeout)
+            (
+                Credentials::load(&store),
+                store.meta(URL_KEY),
+                HqLink::load(&store),
+                store.meta(TIMEOUT_KEY),
+            )
         };
-        let (Ok(Some(creds)), Ok(Some(url))) = (link.0, link.1) else {
+        let (Ok(Some(creds)), Ok(Some(url)), Ok(link)) = (creds, url, link) else {
             return HqCouponCheck::NotEnrolled;
         };
-        let timeout = link
-            .4
+        let timeout = timeout
             .ok()
             .flatten()
             .and_then(|ms| ms.trim().parse::<u64>().ok())
             .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
-        let options = TransportOptions {
-            timeout,
-            ca_pem: link
-                .2
-                .ok()
-                .flatten()
-                .filter(|p| !p.is_empty())
-                .map(String::into_bytes),
-            allow_http: link.3.ok().flatten().as_deref() == Some("1"),
-        };
-        let transport = match HttpTransport::with_options(url, &options) {
+        let transport = match link.transport(&url, timeout) {
             Ok(t) => t,
             Err(e) => return HqCouponCheck::Unreachable(e.0),
         };

@@ -47,13 +47,32 @@ pub struct HqLink {
     pub allow_http: bool,
 }
 
+impl HqLink {
+    /// As kept in `meta` at enrollment.
+    pub(crate) fn load(store: &tillstone_store::Store) -> AppResult<HqLink> {
+        Ok(HqLink {
+            ca_pem: store.meta(CA_KEY)?.filter(|p| !p.is_empty()),
+            allow_http: store.meta(ALLOW_HTTP_KEY)?.as_deref() == Some("1"),
+        })
+    }
+
+    /// A transport to HQ at `url` that trusts this link's CA and follows its http rule.
+    pub(crate) fn transport(
+        &self,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<HttpTransport, tillstone_sync_client::TransportError> {
+        let options = TransportOptions {
+            timeout,
+            ca_pem: self.ca_pem.as_ref().map(|p| p.as_bytes().to_vec()),
+            allow_http: self.allow_http,
+        };
+        HttpTransport::with_options(url, &options)
+    }
+}
+
 fn client(url: &str, link: &HqLink) -> AppResult<SyncClient<HttpTransport>> {
-    let options = TransportOptions {
-        timeout: Duration::from_secs(30),
-        ca_pem: link.ca_pem.as_ref().map(|p| p.as_bytes().to_vec()),
-        allow_http: link.allow_http,
-    };
-    let transport = HttpTransport::with_options(url, &options).map_err(|e| {
+    let transport = link.transport(url, Duration::from_secs(30)).map_err(|e| {
         AppError::bad_request(
             "invalid_sync_url",
             format!("HQ address {url:?} is not usable: {}", e.0),
@@ -108,11 +127,7 @@ impl Terminal {
     }
 
     fn hq_link(&self) -> AppResult<HqLink> {
-        let store = self.store();
-        Ok(HqLink {
-            ca_pem: store.meta(CA_KEY)?.filter(|p| !p.is_empty()),
-            allow_http: store.meta(ALLOW_HTTP_KEY)?.as_deref() == Some("1"),
-        })
+        HqLink::load(&self.store())
     }
 
     pub fn sync_view(&self) -> AppResult<SyncView> {
