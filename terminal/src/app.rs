@@ -772,6 +772,29 @@ impl Terminal {
         }
     }
 
+    /// What the coupon check needs from this till, now.
+    fn coupon_context<'a>(
+        &'a self,
+        store_location: Option<GeoPoint>,
+        member_id: Option<&'a str>,
+        lines: &'a [CouponLine],
+        ledger: &'a dyn coupon::RedemptionLedger,
+        online: bool,
+    ) -> CheckContext<'a> {
+        CheckContext {
+            now: now(),
+            utc_offset_minutes: self.settings.utc_offset_minutes,
+            store_code: &self.settings.store_code,
+            store_location,
+            member_id,
+            lines,
+            ledger,
+            online,
+            minor_units: self.settings.minor_units(),
+            rounding: self.settings.rounding,
+        }
+    }
+
     /// The cart's lines as the coupon check sees them (after manual discounts and promotions).
     fn coupon_lines(&self, cart: &Cart) -> Vec<CouponLine> {
         cart.price(&self.settings)
@@ -803,21 +826,17 @@ impl Terminal {
         for code in cart.coupon_codes.clone() {
             let accepted = cart.coupons.clone();
             let lines = self.coupon_lines(cart);
-            let ctx = CheckContext {
-                now: now(),
-                utc_offset_minutes: self.settings.utc_offset_minutes,
-                store_code: &self.settings.store_code,
-                store_location: location,
-                member_id: cart.member_id.as_deref(),
-                lines: &lines,
-                ledger: &WithPending {
-                    ledger: store,
-                    pending: &accepted,
-                },
-                online: cart.coupons_online.contains(&code),
-                minor_units: self.settings.minor_units(),
-                rounding: self.settings.rounding,
+            let ledger = WithPending {
+                ledger: store,
+                pending: &accepted,
             };
+            let ctx = self.coupon_context(
+                location,
+                cart.member_id.as_deref(),
+                &lines,
+                &ledger,
+                cart.coupons_online.contains(&code),
+            );
             match coupon::check(&code, &keys, &campaigns, &ctx) {
                 Ok(d) => cart.coupons.push(d),
                 Err(r) => cart.coupon_problems.push(CouponProblem {
@@ -870,21 +889,17 @@ impl Terminal {
             .map(|c| self.coupon_lines(c))
             .unwrap_or_default();
         let accepted = cart.as_ref().map(|c| c.coupons.clone()).unwrap_or_default();
-        let ctx = CheckContext {
-            now: now(),
-            utc_offset_minutes: self.settings.utc_offset_minutes,
-            store_code: &self.settings.store_code,
-            store_location: self.store_location(),
-            member_id: Some(member_id),
-            lines: &lines,
-            ledger: &WithPending {
-                ledger: &*store,
-                pending: &accepted,
-            },
-            online: false,
-            minor_units: self.settings.minor_units(),
-            rounding: self.settings.rounding,
+        let ledger = WithPending {
+            ledger: &*store,
+            pending: &accepted,
         };
+        let ctx = self.coupon_context(
+            self.store_location(),
+            Some(member_id),
+            &lines,
+            &ledger,
+            false,
+        );
         let mut out = Vec::new();
         for code in store.member_coupon_codes(member_id)? {
             let decoded = coupon::decode(&code).ok();

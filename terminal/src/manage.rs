@@ -8,7 +8,7 @@
 use crate::app::{Session, Terminal};
 use crate::devices::{DEVICES_FILE, PrinterView};
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::receipt_doc::Lang;
+use crate::receipt_doc::{Lang, tender_label};
 use chrono::{DateTime, FixedOffset, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -17,7 +17,6 @@ use std::time::Duration;
 use tillstone_core::auth::Action;
 use tillstone_core::report::{ReportKind, ShiftReport};
 use tillstone_core::settings::StoreSettings;
-use tillstone_core::tender::TenderKind;
 use tillstone_devices::config::DeviceProfiles;
 use tillstone_devices::discovery::{self, FoundDevice};
 use tillstone_devices::receipt::{
@@ -65,7 +64,6 @@ struct Words {
     by_hour: &'static str,
     footer_x: &'static str,
     footer_z: &'static str,
-    tenders: [&'static str; 5],
 }
 
 const ZH: Words = Words {
@@ -98,7 +96,6 @@ const ZH: Words = Words {
     by_hour: "按小时",
     footer_x: "X 报表不结束班次",
     footer_z: "Z 报表已结束班次，不可更改",
-    tenders: ["现金", "银行卡", "支付宝", "微信支付", "积分抵现"],
 };
 
 const EN: Words = Words {
@@ -131,18 +128,7 @@ const EN: Words = Words {
     by_hour: "By hour",
     footer_x: "An X report does not close the shift",
     footer_z: "Shift closed; this Z report cannot change",
-    tenders: ["Cash", "Card", "Alipay", "WeChat Pay", "Points"],
 };
-
-fn tender_label(w: &Words, k: TenderKind) -> &'static str {
-    match k {
-        TenderKind::Cash => w.tenders[0],
-        TenderKind::Card => w.tenders[1],
-        TenderKind::Alipay => w.tenders[2],
-        TenderKind::WechatPay => w.tenders[3],
-        TenderKind::Points => w.tenders[4],
-    }
-}
 
 fn money(d: Decimal, places: u32) -> String {
     format!("{:.*}", places as usize, d.round_dp(places))
@@ -243,7 +229,7 @@ pub fn report_doc(r: &ShiftReport, settings: &StoreSettings, lang: Lang) -> Rece
         .iter()
         .map(|t| {
             AmountLine::new(
-                format!("{} ×{}", tender_label(w, t.kind), t.count),
+                format!("{} ×{}", tender_label(t.kind, lang), t.count),
                 t.sales - t.refunds,
             )
         })

@@ -88,7 +88,8 @@ const EN: Words = Words {
     qr_caption: "Scan for your e-receipt",
 };
 
-fn tender_label(kind: TenderKind, lang: Lang) -> &'static str {
+/// A tender's name as receipts and reports print it.
+pub(crate) fn tender_label(kind: TenderKind, lang: Lang) -> &'static str {
     match (kind, lang) {
         (TenderKind::Cash, Lang::Zh) => "现金",
         (TenderKind::Card, Lang::Zh) => "银行卡",
