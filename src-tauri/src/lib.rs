@@ -5,6 +5,8 @@
 //! ([`tillstone_terminal::api::router`]), so the desktop and the browser till share one code
 //! path and every rule lives in `tillstone-terminal`. No TCP port is opened.
 
+pub mod webview;
+
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use base64::Engine;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use std::time::Instant;
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 use tillstone_desktop::{
-    MAIN_WINDOW, Options, Shell, lock_data_dir, open_terminal, register, start_workers,
+    MAIN_WINDOW, Options, Shell, lock_data_dir, open_terminal, register, start_workers, webview,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -16,20 +16,23 @@ struct DataDirLock(#[allow(dead_code)] std::fs::File);
 
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    if std::env::var("TILLSTONE_GPU").as_deref() != Ok("1")
-        && std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none()
-    {
-        // WebKitGTK's DMA-BUF renderer sets up a GL stack the till's UI does not need (about
-        // 13 MB measured under Xvfb), and it fails on some GPU drivers. SAFETY: no other thread
-        // exists yet: this is the first statement of main, before logging and Tauri start.
-        unsafe { std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1") };
-    }
+    // SAFETY: no other thread exists yet: this is the first statement of main, before logging
+    // and Tauri start.
+    let env_set = unsafe { webview::apply_cpu_only_environment() };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
+    for s in &env_set {
+        tracing::debug!(
+            key = s.key,
+            value = s.value,
+            reason = s.reason,
+            "webview environment"
+        );
+    }
     let opts = match Options::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
         Ok(opts) => opts,
         Err(message) => {
@@ -48,9 +51,7 @@ fn main() -> anyhow::Result<()> {
     );
     start_workers(&terminal);
     let kiosk = opts.kiosk;
-    // GPU compositing costs ~60 MB (measured under Xvfb: a GL stack in the web process) and a
-    // till's UI does not need it; TILLSTONE_GPU=1 keeps it.
-    let gpu = std::env::var("TILLSTONE_GPU").as_deref() == Ok("1");
+    let gpu = webview::gpu_requested(|k| std::env::var(k).ok());
     let shell = Shell::new(terminal, &opts, started);
 
     let mut app = register(tauri::Builder::<tauri::Wry>::default(), shell);
@@ -103,23 +104,10 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Memory settings of the WebKitGTK webview: a single-page app needs no browser caches, and
-/// without `gpu` no GPU compositing.
+/// Applies [`webview::tune`] to the window's webview.
 #[cfg(target_os = "linux")]
 fn tune_webview(window: &tauri::WebviewWindow, gpu: bool) {
-    use webkit2gtk::{
-        CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
-    };
-    let tuned = window.with_webview(move |platform| {
-        let view = platform.inner();
-        if let Some(context) = view.context() {
-            context.set_cache_model(CacheModel::DocumentViewer);
-        }
-        if !gpu && let Some(settings) = WebViewExt::settings(&view) {
-            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-        }
-    });
-    if let Err(e) = tuned {
+    if let Err(e) = window.with_webview(move |platform| webview::tune(&platform.inner(), gpu)) {
         tracing::warn!(error = %e, "cannot tune the webview's memory settings");
     }
 }

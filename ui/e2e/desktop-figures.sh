@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-desktop`: cold start to interactive and memory of the release desktop app, on the
 # demo store and on a 1,000,000-product catalog (target/bench-data/catalog-1000000, as `make bench`
-# builds it; created here with the tillstone CLI when missing). Prints a table.
+# builds it; created here with the tillstone CLI when missing), beside the baseline of a bare
+# WebKitGTK window (the webview_floor example) measured in the same run. Prints a table.
 # Targets: < 2 s, < 200 MB. RUNS=N runs per store (default 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,8 +17,9 @@ command -v node >/dev/null || fail "node is missing"
 pkg-config --exists webkit2gtk-4.1 2>/dev/null || fail "libwebkit2gtk-4.1-dev is missing: apt-get install -y libwebkit2gtk-4.1-dev"
 [ -f ui/dist/index.html ] || fail "the UI is not built (ui/dist): cd ui && npm ci && npm run build"
 
-cargo build --release -p tillstone-desktop --features tauri/custom-protocol
+cargo build --release -p tillstone-desktop --features tauri/custom-protocol --bin tillstone-desktop --example webview_floor
 bin=$root/target/release/tillstone-desktop
+floor=$root/target/release/examples/webview_floor
 
 bench_data=$root/target/bench-data
 catalog=$bench_data/catalog-1000000
@@ -54,4 +56,4 @@ export LIBGL_ALWAYS_SOFTWARE=1
 TILLSTONE_DATA="$tmp/demo" RUNS=1 node ui/e2e/desktop-figures.mjs "$bin" "init=$tmp/demo" >/dev/null 2>&1 || true
 [ -f "$tmp/demo/tillstone.db" ] || fail "the desktop app did not create the demo store in $tmp/demo"
 
-node ui/e2e/desktop-figures.mjs "$bin" "demo (2,000 products)=$tmp/demo" "catalog 1,000,000 products=$tmp/catalog-1m"
+node ui/e2e/desktop-figures.mjs "$bin" --floor "$floor" "demo (2,000 products)=$tmp/demo" "catalog 1,000,000 products=$tmp/catalog-1m"
