@@ -249,6 +249,24 @@ try {
   const receipt = await textOf("#receipt-no");
   await shot("05-receipt");
   step(`sale completed: ${receipt}; receipt preview PNG shown (data URL through the api command)`);
+
+  // The X report: its charts come from a chunk loaded on first use (through the tauri://
+  // protocol, under the CSP); drawn means painted pixels, not just a canvas element.
+  await click("#nav-reports");
+  await find("#report-x");
+  await waitUntil(
+    "the X report's charts to be painted",
+    () => exec(`return ["#chart-hour-x", "#chart-tender-x", "#chart-category-x"].every((s) => {
+      const c = document.querySelector(s);
+      if (!(c instanceof HTMLCanvasElement) || !c.width || !c.height) return false;
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (let k = 3; k < d.length; k += 4) if (d[k] > 0) return true;
+      return false;
+    });`),
+    20000,
+  );
+  await shot("06-x-report");
+  step(`X report with its charts drawn: net ${await textOf("#kpi-net_sales")}`);
 } catch (e) {
   failed++;
   console.error("not ok -", e?.stack ?? e);

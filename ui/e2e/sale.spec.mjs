@@ -367,10 +367,14 @@ try {
   // X report with charts (Alt+3), printed on the receipt printer.
   await page.keyboard.press("Alt+3");
   await page.locator("#report-x").waitFor();
-  await page.waitForFunction(() => ["#chart-hour-x", "#chart-tender-x", "#chart-category-x"].every((s) => {
+  // Drawn means painted pixels (chart.js is loaded on the first report: a blank canvas fails).
+  await page.waitForFunction((sels) => sels.every((s) => {
     const c = document.querySelector(s);
-    return c instanceof HTMLCanvasElement && c.width > 0 && c.height > 0;
-  }));
+    if (!(c instanceof HTMLCanvasElement) || !c.width || !c.height) return false;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    for (let k = 3; k < d.length; k += 4) if (d[k] > 0) return true;
+    return false;
+  }), ["#chart-hour-x", "#chart-tender-x", "#chart-category-x"]);
   await page.screenshot({ path: join(shots, "14-x-report.png") });
   const before = printerSize();
   await page.keyboard.press("F8");
@@ -444,7 +448,10 @@ try {
   await page.locator("#z-report").waitFor();
   await page.waitForFunction(() => {
     const c = document.querySelector("#chart-hour-z");
-    return c instanceof HTMLCanvasElement && c.width > 0;
+    if (!(c instanceof HTMLCanvasElement) || !c.width || !c.height) return false;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    for (let k = 3; k < d.length; k += 4) if (d[k] > 0) return true;
+    return false;
   });
   // Closing prints the Z report; F8 prints it again.
   await page.locator("#report-notice").waitFor();

@@ -15,7 +15,7 @@ import { returnLines, returnQtyError, returnRows, stepQty } from "./returns";
 import type { ReturnRow } from "./returns";
 import { categorySeries, hourSeries, tenderMix, varianceTone } from "./reports";
 import { formatDateTime } from "./format";
-import { destroyCharts, drawChart } from "./charts";
+import type { ChartSpec } from "./charts";
 import { DEVICE_ROLES, assignDevice } from "./devices";
 import type { DeviceRole } from "./devices";
 
@@ -2221,14 +2221,42 @@ async function printReport(): Promise<void> {
 }
 
 /** Charts to draw once the view is in the document (chart.js needs a laid-out canvas). */
-let chartJobs: (() => void)[] = [];
+let chartJobs: ChartSpec[] = [];
+
+/**
+ * chart.js is loaded the first time a report is shown (it is most of the bundle and only
+ * managers' screens draw charts), so the sale screen starts lighter.
+ */
+type Charts = typeof import("./charts");
+let charts: Charts | null = null;
+let chartsLoading: Promise<Charts> | null = null;
+function loadCharts(): Promise<Charts> {
+  chartsLoading ??= import("./charts").then(
+    (m) => (charts = m),
+    (e: unknown) => {
+      chartsLoading = null; // the next report view tries again
+      throw e;
+    },
+  );
+  return chartsLoading;
+}
+
+function drawCharts(c: Charts, specs: ChartSpec[]): void {
+  for (const spec of specs) {
+    // A render since the job was queued may have replaced the canvas.
+    if (!spec.canvas.isConnected) continue;
+    try {
+      c.drawChart(spec);
+    } catch {
+      /* a chart that cannot draw leaves its panel empty; the figures are beside it */
+    }
+  }
+}
 
 function chartBox(id: string, title: string, kind: "bar" | "hbar" | "doughnut", series: ReturnType<typeof hourSeries>): HTMLElement {
   const canvas = h("canvas", { id, "aria-label": title, role: "img" });
   if (series.values.length) {
-    chartJobs.push(() =>
-      drawChart({ canvas, kind, series, label: title, money: (n) => formatMoney(n.toFixed(2), lang()) }),
-    );
+    chartJobs.push({ canvas, kind, series, label: title, money: (n) => formatMoney(n.toFixed(2), lang()) });
   }
   return h(
     "div",
@@ -2721,16 +2749,18 @@ function render(): void {
       break;
   }
   const parts = [header(), state.dialog ? null : errorBar(), view, dialogView()].flat(Infinity as 1);
-  destroyCharts();
+  charts?.destroyCharts();
   root.replaceChildren(...(parts.filter((x) => x instanceof Node) as Node[]));
   const jobs = chartJobs;
   chartJobs = [];
-  for (const draw of jobs) {
-    try {
-      draw();
-    } catch {
-      /* a chart that cannot draw leaves its panel empty; the figures are beside it */
-    }
+  if (jobs.length && charts) drawCharts(charts, jobs);
+  else if (jobs.length) {
+    loadCharts().then(
+      (c) => drawCharts(c, jobs),
+      () => {
+        /* the chart code did not load: the panels stay empty, the figures are beside them */
+      },
+    );
   }
   document.body.dataset.screen = state.screen;
   const again = focusId ? document.getElementById(focusId) : null;
