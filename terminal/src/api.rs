@@ -411,6 +411,9 @@ async fn health(State(t): State<AppState>) -> Result<Json<Value>, AppError> {
             "terminal_code": t.terminal_code(),
             "store_code": t.settings().store_code,
             "store_name": t.settings().store_name,
+            // The store's clock (minutes east of UTC): the UI shows times in it, as receipts
+            // and reports do, whatever the machine's own time zone.
+            "utc_offset_minutes": t.settings().utc_offset_minutes,
             "outbox_pending": t.outbox_pending()?,
         }))
     })

@@ -8,7 +8,7 @@ pub const ROUTES: &[(&str, &str, &str, bool, Option<&str>)] = &[
     (
         "get",
         "/health",
-        "Terminal identity and outbox backlog",
+        "Terminal identity, the store's UTC offset and the outbox backlog",
         false,
         None,
     ),

@@ -44,6 +44,10 @@ fn a_day_at_the_till_over_http() {
     let mut api = Api::start();
     let health = api.ok("GET", "/health", None);
     assert_eq!(health["store_code"], "HZ001");
+    assert_eq!(
+        health["utc_offset_minutes"], 480,
+        "the demo store is in China (UTC+8)"
+    );
     api.err(
         "GET",
         "/nope",

@@ -54,6 +54,8 @@ const wedge = new WedgeDetector();
 const state = {
   screen: "login" as Screen,
   storeName: "",
+  /** The store's clock in minutes east of UTC (from /health); times are shown on it. */
+  utcOffset: undefined as number | undefined,
   users: [] as User[],
   loginUser: null as User | null,
   pin: "",
@@ -220,10 +222,13 @@ async function loadMember(id: string): Promise<void> {
 async function loadUsers(): Promise<void> {
   const [users, health] = await Promise.all([
     api.users(),
-    api.req<{ store_name?: string }>("GET", "/health").catch(() => ({ store_name: "" })),
+    api
+      .req<{ store_name?: string; utc_offset_minutes?: number }>("GET", "/health")
+      .catch(() => ({ store_name: "", utc_offset_minutes: undefined })),
   ]);
   state.users = users.filter((u) => u.active !== false);
   state.storeName = health.store_name ?? "";
+  state.utcOffset = typeof health.utc_offset_minutes === "number" ? health.utc_offset_minutes : undefined;
 }
 
 async function login(): Promise<void> {
@@ -1784,7 +1789,7 @@ function walletView(): Child {
               c.status === "applies" && c.amount ? h("span", { class: "discount" }, ` -${money(c.amount)}`) : null,
               c.status === "in_cart" ? h("span", { class: "sub" }, ` · ${t("wallet_in_cart")}`) : null,
               !usable && c.status !== "in_cart" ? h("div", { class: "sub" }, (L === "en" ? c.message_en : c.message_zh) || t("wallet_not_usable")) : null,
-              c.valid_until ? h("div", { class: "sub" }, t("valid_until", { at: formatDateTime(c.valid_until, L) })) : null,
+              c.valid_until ? h("div", { class: "sub" }, t("valid_until", { at: formatDateTime(c.valid_until, L, state.utcOffset) })) : null,
             ),
             usable ? h("button", { class: "btn tiny", onclick: () => void applyWalletCoupon(c.code) }, t("apply")) : null,
           );
@@ -2062,7 +2067,7 @@ function returnsView(): HTMLElement {
             h(
               "div",
               { class: "panel", id: "ret-sale" },
-              h("div", { class: "trow" }, h("strong", null, t("receipt_no", { receipt: lk.sale.receipt_no })), h("span", null, formatDateTime(lk.sale.completed_at, L))),
+              h("div", { class: "trow" }, h("strong", null, t("receipt_no", { receipt: lk.sale.receipt_no })), h("span", null, formatDateTime(lk.sale.completed_at, L, state.utcOffset))),
               h("div", { class: "trow sub" }, h("span", null, t("sale_total")), h("span", null, money(lk.sale.totals.total))),
               h("div", { class: "trow sub" }, h("span", null, t("paid_with")), h("span", null, lk.sale.tenders.map((tn) => `${t(tn.kind)} ${money(tn.applied ?? tn.amount)}`).join(" · "))),
               lk.returns.length ? h("div", { class: "trow sub" }, h("span", null, t("earlier_returns")), h("span", null, lk.returns.join(", "))) : null,
@@ -2290,8 +2295,8 @@ function reportBody(r: ShiftReport): HTMLElement {
         "div",
         { class: "panel" },
         h("h3", null, t("summary")),
-        row("shift", `${r.header.shift_no} · ${formatDateTime(r.header.opened_at, lang())}`),
-        row(r.kind === "z" ? "closed_at" : "report_at", formatDateTime(r.header.at, lang())),
+        row("shift", `${r.header.shift_no} · ${formatDateTime(r.header.opened_at, lang(), state.utcOffset)}`),
+        row(r.kind === "z" ? "closed_at" : "report_at", formatDateTime(r.header.at, lang(), state.utcOffset)),
         row("gross_sales", money(r.gross_sales)),
         row("discounts", money(r.discounts)),
         row("returns_total", `${money(r.returns_total)} (×${r.returns_count})`),
@@ -2351,7 +2356,7 @@ function reportsView(): HTMLElement {
                 "button",
                 { class: `btn z-item ${R.z?.z_no === z.z_no ? "active" : ""}`, "data-z": z.z_no, onclick: () => ((state.rep.z = z), (state.rep.notice = null), render()) },
                 h("strong", null, `Z #${z.z_no}`),
-                h("span", { class: "sub" }, formatDateTime(z.header.at, lang())),
+                h("span", { class: "sub" }, formatDateTime(z.header.at, lang(), state.utcOffset)),
                 h("span", null, money(z.net_sales)),
                 h("span", { class: `sub variance ${varianceTone(z.cash.variance) ?? ""}` }, t("variance"), " ", money(z.cash.variance)),
               ),
@@ -2681,7 +2686,7 @@ function syncView(): HTMLElement {
             { class: "kpis" },
             tile("sync_pending", String(s.pending), "sync-pending", s.pending > 0 ? "accent" : ""),
             tile("sync_quarantined", String(s.quarantined), "sync-quarantined", s.quarantined > 0 ? "bad" : ""),
-            tile("sync_last_success", s.last_success_at ? formatDateTime(s.last_success_at, L) : t("never"), "sync-last"),
+            tile("sync_last_success", s.last_success_at ? formatDateTime(s.last_success_at, L, state.utcOffset) : t("never"), "sync-last"),
           ),
           h(
             "div",
@@ -2689,7 +2694,7 @@ function syncView(): HTMLElement {
             h("div", { class: "trow" }, h("span", null, t("sync_hq")), h("span", { id: "sync-enrolled" }, s.enrolled ? s.url ?? t("yes") : t("sync_not_enrolled"))),
             !s.enrolled ? h("div", { class: "hint" }, t("sync_enroll_hint")) : null,
             s.last_error
-              ? h("div", { class: "notice error", id: "sync-error" }, t("sync_last_error", { at: formatDateTime(s.last_error_at, L) }), h("div", { class: "sub" }, s.last_error))
+              ? h("div", { class: "notice error", id: "sync-error" }, t("sync_last_error", { at: formatDateTime(s.last_error_at, L, state.utcOffset) }), h("div", { class: "sub" }, s.last_error))
               : null,
             s.quarantined > 0 ? h("div", { class: "notice warn" }, t("sync_quarantine_hint")) : null,
             s.pending > 0 ? h("div", { class: "hint" }, t("sync_pending_hint")) : null,

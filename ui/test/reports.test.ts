@@ -58,6 +58,11 @@ describe("dates per locale", () => {
     expect(formatDateTime(at, "zh-CN", "Asia/Shanghai")).toBe("2026/11/25 22:19");
     expect(formatDateTime(at, "en", "Asia/Shanghai")).toBe("25 Nov 2026, 22:19");
     expect(formatTime(at, "en", "UTC")).toBe("14:19");
+    // The store's fixed offset (minutes east of UTC), as /health reports it.
+    expect(formatDateTime(at, "zh-CN", 480)).toBe("2026/11/25 22:19");
+    expect(formatTime(at, "en", 330)).toBe("19:49");
+    expect(formatTime(at, "en", -300)).toBe("09:19");
+    expect(formatDateTime("2026-11-25T20:30:00Z", "zh-CN", 480)).toBe("2026/11/26 04:30");
   });
   it("leaves missing and unreadable dates alone", () => {
     expect(formatDateTime(null, "en")).toBe("");
