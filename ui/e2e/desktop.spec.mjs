@@ -266,7 +266,17 @@ try {
     20000,
   );
   await shot("06-x-report");
-  step(`X report with its charts drawn: net ${await textOf("#kpi-net_sales")}`);
+  // Times are on the store's clock (the demo store is UTC+8), not the machine's (UTC here).
+  const reportAt = await textOf("#report-at-x");
+  const pad = (n) => String(n).padStart(2, "0");
+  const storeClock = (minutesAgo) => {
+    const d = new Date(Date.now() + (480 - minutesAgo) * 60000);
+    return `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  };
+  if (![0, 1, 2].map(storeClock).includes(reportAt)) {
+    throw new Error(`the report time ${reportAt} is not on the store's clock (now there: ${storeClock(0)})`);
+  }
+  step(`X report with its charts drawn: net ${await textOf("#kpi-net_sales")}, at ${reportAt} store time`);
 } catch (e) {
   failed++;
   console.error("not ok -", e?.stack ?? e);

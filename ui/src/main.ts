@@ -2296,7 +2296,7 @@ function reportBody(r: ShiftReport): HTMLElement {
         { class: "panel" },
         h("h3", null, t("summary")),
         row("shift", `${r.header.shift_no} · ${formatDateTime(r.header.opened_at, lang(), state.utcOffset)}`),
-        row(r.kind === "z" ? "closed_at" : "report_at", formatDateTime(r.header.at, lang(), state.utcOffset)),
+        row(r.kind === "z" ? "closed_at" : "report_at", formatDateTime(r.header.at, lang(), state.utcOffset), `report-at-${r.kind}`),
         row("gross_sales", money(r.gross_sales)),
         row("discounts", money(r.discounts)),
         row("returns_total", `${money(r.returns_total)} (×${r.returns_count})`),
