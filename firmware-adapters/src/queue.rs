@@ -292,6 +292,30 @@ impl PrintQueue {
         Ok(Step::Failed { job_id, reason })
     }
 
+    /// Delete printed jobs whose printing ended before `before` (UTC, as `updated_at` stores it:
+    /// `2026-11-25T10:00:00.000Z`), except the most recent printed job, which
+    /// [`PrintQueue::reprint_last`] copies. Pending jobs stay until they print and failed ones
+    /// stay for the back office. Returns how many jobs were deleted.
+    ///
+    /// A receipt job keeps the whole receipt (logo included), so without pruning the queue
+    /// grows with every sale.
+    pub fn prune_printed(&self, before: &str) -> Result<usize, QueueError> {
+        let n = self.conn.execute(
+            "DELETE FROM print_jobs
+             WHERE state = 'done' AND updated_at < ?1
+               AND seq < (SELECT MAX(seq) FROM print_jobs WHERE state = 'done')",
+            [before],
+        )?;
+        if n > 0 {
+            tracing::info!(
+                deleted = n,
+                before,
+                "printed jobs pruned from the print queue"
+            );
+        }
+        Ok(n)
+    }
+
     /// Queue a copy of the most recent printed job under `new_job_id` (the customer asks for
     /// their receipt again). `None` when nothing has printed yet.
     pub fn reprint_last(

@@ -274,3 +274,71 @@ fn a_job_that_cannot_decode_is_marked_failed_and_does_not_block_the_queue() {
         Some(JobState::Failed)
     );
 }
+
+#[test]
+fn pruning_deletes_old_printed_jobs_but_keeps_the_last_printed_pending_and_failed_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("till.db");
+    let (vp, _slave, mut printer) = setup();
+    let q = PrintQueue::open(&db).expect("open queue");
+    for n in 1..=4 {
+        q.enqueue(&format!("job-{n}"), "2025-03-08T10:00:00Z", &job(n))
+            .expect("enqueue");
+    }
+    assert_eq!(drain(&q, &mut printer).len(), 4);
+    assert_eq!(printed(&vp), vec![1, 2, 3, 4]);
+    q.enqueue("job-5", "2025-03-08T10:00:00Z", &job(5))
+        .expect("enqueue");
+    q.enqueue(
+        "broken",
+        "2025-03-08T10:00:00Z",
+        &JobPayload::Bytes(Vec::new()),
+    )
+    .expect("enqueue");
+    // Printed on days 1 to 4 (set through a second connection, as time passing would).
+    let conn = rusqlite::Connection::open(&db).expect("open db");
+    for n in 1..=4 {
+        conn.execute(
+            "UPDATE print_jobs SET updated_at = ?2 WHERE job_id = ?1",
+            rusqlite::params![format!("job-{n}"), format!("2025-03-0{n}T12:00:00.000Z")],
+        )
+        .expect("age job");
+    }
+    conn.execute(
+        "UPDATE print_jobs SET state = 'failed', reason = 'test', updated_at = '2025-03-01T00:00:00.000Z'
+         WHERE job_id = 'broken'",
+        [],
+    )
+    .expect("fail job");
+    let left = |q: &PrintQueue| -> Vec<String> {
+        q.jobs()
+            .expect("jobs")
+            .into_iter()
+            .map(|j| j.job_id)
+            .collect()
+    };
+
+    // Before day 3: jobs 1 and 2 go; 3 and 4 were printed later.
+    assert_eq!(
+        q.prune_printed("2025-03-03T00:00:00.000Z").expect("prune"),
+        2
+    );
+    assert_eq!(left(&q), vec!["job-3", "job-4", "job-5", "broken"]);
+    // Again: nothing more (idempotent).
+    assert_eq!(
+        q.prune_printed("2025-03-03T00:00:00.000Z").expect("prune"),
+        0
+    );
+    // Long after: every printed job but the last goes; pending and failed stay.
+    assert_eq!(
+        q.prune_printed("2030-01-01T00:00:00.000Z").expect("prune"),
+        1
+    );
+    assert_eq!(left(&q), vec!["job-4", "job-5", "broken"]);
+    // The customer can still have their last receipt again.
+    let copy = q
+        .reprint_last("job-4-copy", "2025-03-09T10:00:00Z")
+        .expect("reprint")
+        .expect("a printed job is left");
+    assert_eq!(copy.reprint_of.as_deref(), Some("job-4"));
+}

@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tillstone_devices::config::{DeviceProfiles, PrinterConfig};
 use tillstone_devices::display::{CustomerDisplay, DisplayError, WIDTH, label_amount};
 use tillstone_devices::printer::Printer;
@@ -23,6 +23,10 @@ use tillstone_devices::scanner::{ScannerEvent, ScannerReader};
 pub const DEVICES_FILE: &str = "devices.toml";
 pub const QUEUE_FILE: &str = "print-queue.db";
 const RETRY: Duration = Duration::from_secs(2);
+/// Printed jobs stay in the print queue this long (a reprint, the back office), then go.
+const KEEP_PRINTED_DAYS: i64 = 7;
+/// How often the idle print worker prunes the queue.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// A printer problem as the cashier sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -347,6 +351,7 @@ fn job_view(j: &JobInfo) -> JobView {
 fn work(cfg: PrinterConfig, queue: PrintQueue, rx: Receiver<Msg>, state: Arc<Mutex<WorkerState>>) {
     let mut printer: Option<Printer> = None;
     let mut wait = Duration::from_millis(0);
+    let mut pruned_at: Option<Instant> = None;
     loop {
         match rx.recv_timeout(wait) {
             Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => {}
@@ -370,9 +375,15 @@ fn work(cfg: PrinterConfig, queue: PrintQueue, rx: Receiver<Msg>, state: Arc<Mut
         loop {
             match queue.process_next(p) {
                 Ok(Step::Idle) => {
-                    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-                    s.last_problem = None;
-                    s.last_error = None;
+                    {
+                        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+                        s.last_problem = None;
+                        s.last_error = None;
+                    }
+                    if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                        pruned_at = Some(Instant::now());
+                        prune(&queue);
+                    }
                     break;
                 }
                 Ok(Step::Printed { job_id }) => tracing::info!(job_id, "receipt printed"),
@@ -409,6 +420,16 @@ fn work(cfg: PrinterConfig, queue: PrintQueue, rx: Receiver<Msg>, state: Arc<Mut
         if reopen {
             printer = None;
         }
+    }
+}
+
+/// Drop printed jobs older than [`KEEP_PRINTED_DAYS`] (the last printed one stays for a reprint).
+fn prune(queue: &PrintQueue) {
+    let before = (chrono::Utc::now() - chrono::Duration::days(KEEP_PRINTED_DAYS))
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    if let Err(e) = queue.prune_printed(&before) {
+        tracing::warn!(error = %e, "print queue not pruned; tried again in an hour");
     }
 }
 

@@ -167,3 +167,58 @@ fn receipts_print_once_through_paper_out() {
     std::fs::write(out.with_file_name("receipt-preview-en-58.png"), &en).expect("save preview");
     let _ = Decimal::ZERO;
 }
+
+#[test]
+fn the_print_worker_prunes_jobs_printed_more_than_a_week_ago() {
+    use tillstone_devices::queue::{JobPayload, PrintQueue};
+    let dir = tempfile::tempdir().expect("tempdir");
+    tillstone_tests::init_demo(dir.path()).expect("demo");
+    let (master, slave) = serialport::TTYPort::pair().expect("pty pair");
+    let slave_path = serialport::SerialPort::name(&slave).expect("pty name");
+    let _slave = slave;
+    let _printer = VirtualPrinter::spawn(master);
+    std::fs::write(
+        dir.path().join("devices.toml"),
+        format!(
+            "[printer]\ntransport = \"serial\"\npath = \"{slave_path}\"\nbaud = 115200\nflow_control = \"none\"\npaper = \"mm80\"\n"
+        ),
+    )
+    .expect("devices.toml");
+    // Yesterday's queue as a till leaves it: jobs printed 30, 8 and 2 days ago.
+    let queue_path = dir.path().join(tillstone_terminal::devices::QUEUE_FILE);
+    {
+        let q = PrintQueue::open(&queue_path).expect("queue");
+        let conn = rusqlite::Connection::open(&queue_path).expect("queue db");
+        for (job, days) in [("old", 30), ("last-week", 8), ("recent", 2)] {
+            q.enqueue(
+                job,
+                "2025-01-01T00:00:00Z",
+                &JobPayload::Bytes(b"x".to_vec()),
+            )
+            .expect("enqueue");
+            let at = (chrono::Utc::now() - chrono::Duration::days(days))
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string();
+            conn.execute(
+                "UPDATE print_jobs SET state = 'done', updated_at = ?2 WHERE job_id = ?1",
+                rusqlite::params![job, at],
+            )
+            .expect("age");
+        }
+    }
+
+    let (t, _s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
+    assert!(t.start_devices(), "the printer worker starts");
+    let jobs = || -> Vec<String> {
+        PrintQueue::open(&queue_path)
+            .expect("queue")
+            .jobs()
+            .expect("jobs")
+            .into_iter()
+            .map(|j| j.job_id)
+            .collect()
+    };
+    wait("the week-old printed jobs to be pruned", || {
+        jobs() == vec!["recent".to_string()]
+    });
+}
