@@ -1,7 +1,8 @@
 //! The coupon ledger: redemptions committed with their sales, campaigns and HQ's public keys.
 
 use crate::db::{Result, Store, StoreError};
-use rusqlite::{Connection, params};
+use crate::journal::{EventKind, EventMeta, append, derived_event_id};
+use rusqlite::{Connection, Transaction, params};
 use tillstone_core::coupon::{Campaign, KeyRing, RedemptionLedger};
 use tillstone_core::money::to_minor;
 use tillstone_core::sale::Sale;
@@ -37,22 +38,47 @@ pub(crate) fn record_redemptions(
 
 /// Give back the coupons of a sale, recording which document restored them: after a complete
 /// return only where the campaign allows it (`always = false`), after a post-void always (the
-/// sale never happened).
+/// sale never happened). Each coupon given back is also a synced `coupon_restore` event, so HQ
+/// stops counting the redemption and another till's online check accepts the coupon again.
 pub(crate) fn restore_coupons(
-    tx: &Connection,
+    tx: &Transaction<'_>,
     sale: &Sale,
     restored_by: &str,
     always: bool,
+    terminal_id: &str,
+    at: &str,
 ) -> Result<usize> {
     let mut n = 0;
     for (i, c) in sale.coupons.iter().enumerate() {
-        if always || c.refund_restores {
-            n += tx.execute(
-                "UPDATE coupon_redemptions SET restored_by = ?2
-                 WHERE redemption_id = ?1 AND restored_by IS NULL",
-                params![format!("{}-{i}", sale.ctx.sale_id), restored_by],
-            )?;
+        if !(always || c.refund_restores) {
+            continue;
         }
+        let changed = tx.execute(
+            "UPDATE coupon_redemptions SET restored_by = ?2
+             WHERE redemption_id = ?1 AND restored_by IS NULL",
+            params![format!("{}-{i}", sale.ctx.sale_id), restored_by],
+        )?;
+        if changed == 0 {
+            continue;
+        }
+        n += changed;
+        let coupon_id = format!("{}-{}", c.campaign_id, c.serial);
+        let event_id = derived_event_id(restored_by, &format!("coupon-restore-{i}"));
+        let meta = EventMeta {
+            event_id: &event_id,
+            terminal_id,
+            at,
+        };
+        let payload = serde_json::json!({
+            "coupon_id": coupon_id,
+            "sale_id": sale.ctx.sale_id,
+            "receipt_no": sale.ctx.receipt_no,
+            "restored_by": restored_by,
+            "campaign_id": c.campaign_id,
+            "serial": c.serial,
+            "member_id": c.member_id,
+        });
+        append(tx, &meta, EventKind::CouponRestore, &coupon_id, &payload)?;
     }
     Ok(n)
 }

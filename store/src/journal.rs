@@ -28,6 +28,8 @@ pub enum EventKind {
     MemberPoints,
     CouponRedemption,
     StockMovement,
+    /// A coupon redemption given back by a return or a post-void.
+    CouponRestore,
 }
 
 impl EventKind {
@@ -45,6 +47,7 @@ impl EventKind {
             EventKind::MemberPoints => "member_points",
             EventKind::CouponRedemption => "coupon_redemption",
             EventKind::StockMovement => "stock_movement",
+            EventKind::CouponRestore => "coupon_restore",
         }
     }
 }

@@ -221,7 +221,14 @@ impl Store {
             crate::members::insert_point_event(&tx, e)?;
         }
         if let Some(original) = restores_coupons_of {
-            crate::coupons::restore_coupons(&tx, original, &sale.ctx.sale_id, false)?;
+            crate::coupons::restore_coupons(
+                &tx,
+                original,
+                &sale.ctx.sale_id,
+                false,
+                &sale.ctx.terminal_id,
+                &at,
+            )?;
         }
         let kind = match sale.kind {
             SaleKind::Sale => EventKind::Sale,
@@ -395,7 +402,7 @@ impl Store {
             |r| r.get(0),
         )?;
         let sale: Sale = serde_json::from_str(&doc)?;
-        crate::coupons::restore_coupons(&tx, &sale, &void.sale_id, true)?;
+        crate::coupons::restore_coupons(&tx, &sale, &void.sale_id, true, terminal_id, &void.at)?;
         // The voided sale's goods are back on the shelf.
         for l in &sale.lines {
             stock_event(&tx, &sale, l, base_units(l), "void-stock", &void.at)?;

@@ -56,10 +56,12 @@ pub enum EventKind {
     PointEvent,
     StockMovement,
     MemberSignup,
+    /// A redemption given back by a return or a post-void (protocol version 3).
+    CouponRestore,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Sale,
         EventKind::Return,
         EventKind::PostVoid,
@@ -72,6 +74,7 @@ impl EventKind {
         EventKind::PointEvent,
         EventKind::StockMovement,
         EventKind::MemberSignup,
+        EventKind::CouponRestore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl EventKind {
             EventKind::PointEvent => "point_event",
             EventKind::StockMovement => "stock_movement",
             EventKind::MemberSignup => "member_signup",
+            EventKind::CouponRestore => "coupon_restore",
         }
     }
 

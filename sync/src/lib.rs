@@ -54,6 +54,7 @@ pub use lww::LwwMap;
 pub use redemption::{Outcome, Redemption, RedemptionRegistry};
 pub use state::{DerivedState, Effect, Replica, WrongTenant, effect_of};
 pub use wire::{
-    LATEST_VERSION, Message, PROTOCOL_VERSION, PULL_PROGRESS_VERSION, PullPage, PullRequest,
-    PushAck, PushBatch, Rejected, SUPPORTED_VERSIONS, WireError, decode, encode,
+    COUPON_RESTORE_VERSION, LATEST_VERSION, Message, PROTOCOL_VERSION, PULL_PROGRESS_VERSION,
+    PullPage, PullRequest, PushAck, PushBatch, Rejected, SUPPORTED_VERSIONS, WireError, decode,
+    encode,
 };

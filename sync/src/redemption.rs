@@ -7,12 +7,19 @@
 //! *loser*. Losing sales are not undone (they were paid and printed): they are reported to HQ
 //! with both sales' ids and amounts for reconciliation. Since the winner is a function of the
 //! set, every replica that has seen the same redemptions names the same winner.
+//!
+//! A redemption can be given back (a return that restores the coupon, a post-void): the
+//! registry also keeps a grow-only set of restores, `(coupon, sale)`, and a restored
+//! redemption no longer counts — not as the winner, not as a loser. The registry is then a
+//! two-phase set per coupon: a restore wins over its redemption whichever arrives first, so
+//! merge stays a union and the outcome stays a function of what was seen. A coupon given back
+//! can be redeemed again by a later sale, which is then the winner.
 
 use crate::hlc::Hlc;
 use crate::ids::TerminalId;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One redemption of a coupon by one sale.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -50,6 +57,8 @@ impl Outcome {
 pub struct RedemptionRegistry {
     /// coupon id → event id → redemption.
     coupons: BTreeMap<String, BTreeMap<String, Redemption>>,
+    /// coupon id → the sales whose redemption of it was given back.
+    restored: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl RedemptionRegistry {
@@ -73,11 +82,28 @@ impl RedemptionRegistry {
         }
     }
 
-    /// Add a redemption (idempotent) and return the coupon's outcome.
-    pub fn insert(&mut self, r: Redemption) -> Outcome {
+    /// Add a redemption (idempotent) and return the coupon's outcome (`None` when every
+    /// redemption of it, this one included, was given back).
+    pub fn insert(&mut self, r: Redemption) -> Option<Outcome> {
         let coupon = r.coupon_id.clone();
         self.put(r);
-        self.outcome(&coupon).expect("just inserted")
+        self.outcome(&coupon)
+    }
+
+    /// Record that `sale_id` gave its redemption of `coupon_id` back (idempotent; it may arrive
+    /// before the redemption). Returns the coupon's outcome without it.
+    pub fn restore(&mut self, coupon_id: &str, sale_id: &str) -> Option<Outcome> {
+        self.restored
+            .entry(coupon_id.to_string())
+            .or_default()
+            .insert(sale_id.to_string());
+        self.outcome(coupon_id)
+    }
+
+    fn is_restored(&self, r: &Redemption) -> bool {
+        self.restored
+            .get(&r.coupon_id)
+            .is_some_and(|sales| sales.contains(&r.sale_id))
     }
 
     /// Union with another registry. Returns the outcomes of the coupons `other` brought
@@ -88,6 +114,12 @@ impl RedemptionRegistry {
                 self.put(r.clone());
             }
         }
+        for (coupon, sales) in &other.restored {
+            self.restored
+                .entry(coupon.clone())
+                .or_default()
+                .extend(sales.iter().cloned());
+        }
         other
             .coupons
             .keys()
@@ -96,9 +128,10 @@ impl RedemptionRegistry {
             .collect()
     }
 
+    /// The coupon's standing redemptions (those not given back): the first by HLC and the rest.
     pub fn outcome(&self, coupon_id: &str) -> Option<Outcome> {
         let per = self.coupons.get(coupon_id)?;
-        let mut all: Vec<&Redemption> = per.values().collect();
+        let mut all: Vec<&Redemption> = per.values().filter(|r| !self.is_restored(r)).collect();
         all.sort_by(|a, b| a.rank().cmp(&b.rank()));
         let (first, rest) = all.split_first()?;
         Some(Outcome {
@@ -107,9 +140,9 @@ impl RedemptionRegistry {
         })
     }
 
-    /// Whether the coupon has been redeemed at all.
+    /// Whether the coupon has a standing redemption (one not given back).
     pub fn is_redeemed(&self, coupon_id: &str) -> bool {
-        self.coupons.contains_key(coupon_id)
+        self.outcome(coupon_id).is_some()
     }
 
     /// Every coupon redeemed more than once.

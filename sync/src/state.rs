@@ -1,7 +1,7 @@
 //! Derived state: what the accepted events add up to, as CRDTs, and the hub's pure receive
 //! logic ([`Replica`]).
 //!
-//! Only four kinds change derived state; their payloads must hold these fields (other fields are
+//! Only five kinds change derived state; their payloads must hold these fields (other fields are
 //! allowed and ignored here; the whole payload is kept in the event log):
 //!
 //! | kind | required payload fields | effect |
@@ -10,6 +10,7 @@
 //! | `point_event` | `member_id` (string), `points` (i64, signed) | points of the member += points, actor = terminal (same fields as `core::points::PointEvent`) |
 //! | `coupon_redemption` | `coupon_id`, `sale_id` (strings), `amount` (decimal string ≥ 0) | a [`Redemption`] in the registry |
 //! | `member_signup` | `member_id` (string), `fields` (object of string or null) | each field written to the member's profile at the event's HLC |
+//! | `coupon_restore` | `coupon_id`, `sale_id` (strings: the coupon and the sale that redeemed it) | that redemption is given back: it no longer counts (see [`RedemptionRegistry`]) |
 //!
 //! A sale or return that moves stock or points commits the matching `stock_movement` /
 //! `point_event` events in the same transaction; the hub never derives stock or points by
@@ -50,6 +51,11 @@ pub enum Effect {
         member_id: String,
         fields: BTreeMap<String, Option<String>>,
     },
+    /// The redemption of `coupon_id` by `sale_id` was given back.
+    Restore {
+        coupon_id: String,
+        sale_id: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -69,6 +75,12 @@ struct RedemptionPayload {
     coupon_id: String,
     sale_id: String,
     amount: Decimal,
+}
+
+#[derive(Deserialize)]
+struct RestorePayload {
+    coupon_id: String,
+    sale_id: String,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +134,15 @@ pub fn effect_of(event: &Event) -> Result<Effect, String> {
                 coupon_id: p.coupon_id,
                 sale_id: p.sale_id,
                 amount: p.amount,
+            }
+        }
+        EventKind::CouponRestore => {
+            let p: RestorePayload = parse(event)?;
+            reference("coupon_id", &p.coupon_id)?;
+            reference("sale_id", &p.sale_id)?;
+            Effect::Restore {
+                coupon_id: p.coupon_id,
+                sale_id: p.sale_id,
             }
         }
         EventKind::MemberSignup => {
@@ -188,14 +209,17 @@ impl DerivedState {
                 sale_id,
                 amount,
             } => {
-                return Ok(Some(self.redemptions.insert(Redemption {
+                return Ok(self.redemptions.insert(Redemption {
                     coupon_id,
                     event_id: event.event_id.clone(),
                     sale_id,
                     terminal_id: actor.clone(),
                     hlc: event.hlc.clone(),
                     amount,
-                })));
+                }));
+            }
+            Effect::Restore { coupon_id, sale_id } => {
+                self.redemptions.restore(&coupon_id, &sale_id);
             }
             Effect::Profile { member_id, fields } => {
                 let profile = self.profiles.entry(member_id).or_default();

@@ -1,4 +1,4 @@
-//! The wire format, versions 1 and 2: four JSON messages (see `sync/README.md` for the full
+//! The wire format, versions 1 to 3: four JSON messages (see `sync/README.md` for the full
 //! spec).
 //!
 //! * terminal → hub: [`PushBatch`] `{version, tenant, store, terminal, batch_id, events}`,
@@ -8,7 +8,10 @@
 //!
 //! Version 2 only adds the pull progress fields (`count_remaining` in the request, `remaining`
 //! in the page); everything else is version 1 unchanged. A version-1 message carrying a
-//! version-2 field is refused. The hub answers in the version of the request.
+//! version-2 field is refused. Version 3 only adds the `coupon_restore` event kind: a push
+//! carrying one must say version 3 (so an older hub refuses it as an unsupported version rather
+//! than as a malformed batch), and terminals send their other pushes in version 1. The hub
+//! answers in the version of the request.
 //!
 //! These structs are the format: they are ours, not a crate's internal layout (CRDT state that
 //! travels uses its own wire forms such as [`CounterState`](crate::counter::CounterState)).
@@ -22,7 +25,7 @@
 //! are not decoding errors: the hub answers them per event in the [`PushAck`].
 
 use crate::down::{Cursors, MAX_PAGE_ROWS, Row};
-use crate::event::{Event, RejectReason};
+use crate::event::{Event, EventKind, RejectReason};
 use crate::ids::{StoreId, TenantId, TerminalId, shorten};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -33,10 +36,12 @@ use serde_json::Value;
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The first version with pull progress (`count_remaining` / `remaining`).
 pub const PULL_PROGRESS_VERSION: u32 = 2;
+/// The first version with the `coupon_restore` event kind.
+pub const COUPON_RESTORE_VERSION: u32 = 3;
 /// The newest version this crate reads and writes.
-pub const LATEST_VERSION: u32 = 2;
+pub const LATEST_VERSION: u32 = 3;
 /// The versions this crate reads.
-pub const SUPPORTED_VERSIONS: &[u32] = &[1, 2];
+pub const SUPPORTED_VERSIONS: &[u32] = &[1, 2, 3];
 /// Largest message accepted by [`decode`]: 8 MiB.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 /// Most events in one push batch.
@@ -175,7 +180,32 @@ impl Message for PushBatch {
                 self.events.len()
             ));
         }
+        if self.version < COUPON_RESTORE_VERSION
+            && let Some(e) = self
+                .events
+                .iter()
+                .find(|e| e.kind == EventKind::CouponRestore)
+        {
+            return Err(format!(
+                "event {}: `coupon_restore` events need protocol version \
+                 {COUPON_RESTORE_VERSION}, not {}",
+                shorten(&e.event_id),
+                self.version
+            ));
+        }
         Ok(())
+    }
+}
+
+impl PushBatch {
+    /// The lowest version that can carry these events: [`PROTOCOL_VERSION`], or
+    /// [`COUPON_RESTORE_VERSION`] when one is a `coupon_restore`.
+    pub fn version_for(events: &[Event]) -> u32 {
+        if events.iter().any(|e| e.kind == EventKind::CouponRestore) {
+            COUPON_RESTORE_VERSION
+        } else {
+            PROTOCOL_VERSION
+        }
     }
 }
 

@@ -40,8 +40,13 @@ fn lww() -> impl Strategy<Value = LwwMap<String, Option<String>>> {
 
 fn registry() -> impl Strategy<Value = RedemptionRegistry> {
     let r = (0usize..3, 0u64..6, 0usize..3, 0u64..4, 0i64..500);
-    proptest::collection::vec(r, 0..8).prop_map(|rs| {
+    // Restores (coupon, sale), some before the redemption they give back.
+    let restores = proptest::collection::vec((0usize..3, 0u64..4, any::<bool>()), 0..4);
+    (proptest::collection::vec(r, 0..8), restores).prop_map(|(rs, restores)| {
         let mut reg = RedemptionRegistry::new();
+        for &(c, n, _) in restores.iter().filter(|r| r.2) {
+            reg.restore(&format!("c{c}"), &format!("s{n}"));
+        }
         for (c, ms, node, n, amount) in rs {
             reg.insert(Redemption {
                 coupon_id: format!("c{c}"),
@@ -51,6 +56,9 @@ fn registry() -> impl Strategy<Value = RedemptionRegistry> {
                 hlc: hlc(ms, 0, &term(node)),
                 amount: Decimal::new(amount, 2),
             });
+        }
+        for &(c, n, _) in restores.iter().filter(|r| !r.2) {
+            reg.restore(&format!("c{c}"), &format!("s{n}"));
         }
         reg
     })
@@ -198,16 +206,16 @@ fn first_redemption_by_hlc_wins_and_losers_are_reported() {
         amount: Decimal::new(amount, 2),
     };
     let mut hub = RedemptionRegistry::new();
-    let o = hub.insert(red(200, 2, "S-2", 1000));
+    let o = hub.insert(red(200, 2, "S-2", 1000)).expect("redeemed");
     assert!(!o.is_conflict());
     // An earlier redemption arrives later (the till was offline): it wins.
-    let o = hub.insert(red(100, 1, "S-1", 500));
+    let o = hub.insert(red(100, 1, "S-1", 500)).expect("redeemed");
     assert_eq!(o.winner.sale_id, "S-1");
     assert_eq!(o.losers.len(), 1);
     assert_eq!(o.losers[0].sale_id, "S-2");
     assert_eq!(o.losers[0].amount, Decimal::new(1000, 2));
     // Idempotent.
-    assert_eq!(hub.insert(red(100, 1, "S-1", 500)), o);
+    assert_eq!(hub.insert(red(100, 1, "S-1", 500)), Some(o));
 
     let mut other = RedemptionRegistry::new();
     other.insert(red(150, 3, "S-3", 700));
@@ -223,4 +231,45 @@ fn first_redemption_by_hlc_wins_and_losers_are_reported() {
     assert_eq!(hub.conflicts(), outcomes);
     assert!(hub.is_redeemed("CPN-1"));
     assert!(!hub.is_redeemed("CPN-2"));
+}
+
+#[test]
+fn a_redemption_given_back_no_longer_counts_whichever_arrives_first() {
+    let red = |ms: u64, node: usize, sale: &str| Redemption {
+        coupon_id: "CPN-9".into(),
+        event_id: uuid7(ms, node as u64),
+        sale_id: sale.into(),
+        terminal_id: term(node),
+        hlc: hlc(ms, 0, &term(node)),
+        amount: Decimal::new(500, 2),
+    };
+    // Till 1 redeems, then a return gives the coupon back: not redeemed any more.
+    let mut hub = RedemptionRegistry::new();
+    hub.insert(red(100, 1, "S-1")).expect("redeemed");
+    assert_eq!(hub.restore("CPN-9", "S-1"), None);
+    assert!(!hub.is_redeemed("CPN-9"));
+    // Redeemed again on till 2 later: that sale holds it, with no conflict.
+    let o = hub.insert(red(300, 2, "S-2")).expect("redeemed again");
+    assert_eq!(o.winner.sale_id, "S-2");
+    assert!(!o.is_conflict());
+    assert!(hub.conflicts().is_empty());
+
+    // Another replica sees the restore before the redemption it gives back (and a resend):
+    // the same state once everything has arrived.
+    let mut other = RedemptionRegistry::new();
+    other.restore("CPN-9", "S-1");
+    assert_eq!(other.insert(red(100, 1, "S-1")), None);
+    other.insert(red(300, 2, "S-2"));
+    other.restore("CPN-9", "S-1");
+    assert_eq!(other, hub);
+
+    // A double redemption resolved by giving one back: the conflict is gone.
+    let mut two = RedemptionRegistry::new();
+    two.insert(red(100, 1, "S-1"));
+    let o = two.insert(red(200, 2, "S-2")).expect("redeemed");
+    assert!(o.is_conflict());
+    let o = two.restore("CPN-9", "S-1").expect("S-2 stands");
+    assert_eq!(o.winner.sale_id, "S-2");
+    assert!(!o.is_conflict());
+    assert!(two.conflicts().is_empty());
 }

@@ -4,8 +4,8 @@ use common::*;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tillstone_sync::{
-    Entity, PROTOCOL_VERSION, PullPage, PullRequest, PushAck, PushBatch, RejectReason, Rejected,
-    Row, WireError, decode, encode,
+    Entity, EventKind, PROTOCOL_VERSION, PullPage, PullRequest, PushAck, PushBatch, RejectReason,
+    Rejected, Row, WireError, decode, encode,
 };
 
 fn batch() -> PushBatch {
@@ -122,16 +122,16 @@ fn err_of<M: tillstone_sync::Message + std::fmt::Debug>(v: Value) -> WireError {
 #[test]
 fn versions_are_checked_first() {
     let mut v = serde_json::to_value(batch()).unwrap();
-    v["version"] = json!(3);
+    v["version"] = json!(4);
     v["something_new"] = json!(true);
     let e = err_of::<PushBatch>(v.clone());
     assert!(
-        matches!(e, WireError::UnsupportedVersion { found: 3, .. }),
+        matches!(e, WireError::UnsupportedVersion { found: 4, .. }),
         "{e}"
     );
     assert_eq!(
         e.to_string(),
-        "protocol version 3 is not supported (supported: [1, 2])"
+        "protocol version 4 is not supported (supported: [1, 2, 3])"
     );
     v["version"] = json!("1");
     assert!(matches!(
@@ -280,4 +280,26 @@ proptest! {
         corrupt[i] = byte;
         decode_all(&corrupt);
     }
+}
+
+#[test]
+fn a_coupon_restore_needs_version_3() {
+    let mut b = batch();
+    b.events[0].kind = EventKind::CouponRestore;
+    b.events[0].payload = json!({"coupon_id": "1001-7", "sale_id": "S-1"});
+    assert_eq!(PushBatch::version_for(&b.events), 3);
+    for version in [1, 2] {
+        b.version = version;
+        let e = err_of::<PushBatch>(serde_json::to_value(&b).unwrap());
+        assert!(
+            e.to_string()
+                .contains("`coupon_restore` events need protocol version 3"),
+            "{e}"
+        );
+    }
+    b.version = 3;
+    let back = decode::<PushBatch>(&encode(&b)).expect("version 3 carries it");
+    assert_eq!(back.events[0].kind, EventKind::CouponRestore);
+    // Other batches stay in version 1, readable by older hubs.
+    assert_eq!(PushBatch::version_for(&batch().events), 1);
 }

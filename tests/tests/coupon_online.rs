@@ -113,3 +113,71 @@ fn hq_is_asked_first_and_the_till_falls_back_offline() {
     assert_eq!(offline_flag(b, &offline.sale.ctx.sale_id), 1);
     assert!(!offline.sale.coupons.is_empty());
 }
+
+#[test]
+fn a_coupon_given_back_on_one_till_is_accepted_online_on_another() {
+    let hq = SqliteHq::start();
+    let url = hq.hub.url.clone();
+    let mut tills = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        tillstone_tests::init_demo(dir.path()).expect("demo");
+        let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
+        t.enroll(&url, &hq.enrollment_code()).expect("enroll");
+        tills.push((dir, t, s));
+    }
+    let (a, sa) = (&tills[0].1, &tills[0].2);
+    let (b, sb) = (&tills[1].1, &tills[1].2);
+
+    let x = code(7101);
+    let first = sell_with(a, sa, &x).expect("A redeems X");
+    a.sync_now().expect("A syncs");
+    let err = sell_with(b, sb, &x).expect_err("B must not redeem X yet");
+    assert!(err.starts_with("coupon_already_used"), "{err}");
+
+    // The customer returns everything on till A; the campaign gives the coupon back, and the
+    // restore travels to HQ with A's next sync.
+    let lines: Vec<ReturnLine> = first
+        .sale
+        .lines
+        .iter()
+        .map(|l| ReturnLine {
+            line_id: l.line.line_id,
+            qty: l.line.qty,
+        })
+        .collect();
+    a.return_lines(sa, &first.sale.ctx.receipt_no, &lines, None)
+        .expect("full return");
+    a.sync_now().expect("A syncs the return");
+    let (restores, pending): (i64, i64) = a
+        .store()
+        .connection()
+        .query_row(
+            "SELECT COUNT(*), COALESCE(SUM(o.acked_at IS NULL), 0)
+             FROM outbox o JOIN journal j ON j.seq = o.seq WHERE j.kind = 'coupon_restore'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("outbox");
+    assert_eq!(
+        (restores, pending),
+        (1, 0),
+        "one restore, acknowledged by HQ"
+    );
+
+    // Till B now accepts X online (checked with HQ, so not an offline redemption).
+    let second = sell_with(b, sb, &x).expect("B redeems X after A gave it back");
+    assert_eq!(offline_flag(b, &second.sale.ctx.sale_id), 0);
+    b.sync_now().expect("B syncs");
+    // And B's sale holds it now: A, which gave its own redemption back, is refused.
+    let err = sell_with(a, sa, &x).expect_err("A must not redeem X again");
+    assert!(err.starts_with("coupon_already_used"), "{err}");
+    // No double redemption at HQ: A's was given back before B's.
+    use tillstone_cloud::Storage;
+    assert!(
+        hq.admin
+            .double_redemptions(&hq.tenant)
+            .expect("report")
+            .is_empty()
+    );
+}

@@ -216,6 +216,26 @@ fn coupons_offline_from_check_to_restore() {
         .expect("member");
     t.add_coupon(&s, &d3.cart_id, &ten)
         .expect("the voided sale's coupon works again");
+    // The void's restore is a synced event naming the voided sale, so HQ stops counting it.
+    let restore: String = t
+        .store()
+        .connection()
+        .query_row(
+            "SELECT payload FROM journal WHERE kind = 'coupon_restore' AND payload LIKE ?1",
+            [format!("%{}%", voided.sale.ctx.sale_id)],
+            |r| r.get(0),
+        )
+        .expect("a coupon_restore event for the voided sale");
+    let restore: serde_json::Value = serde_json::from_str(&restore).expect("json");
+    assert_eq!(restore["sale_id"], voided.sale.ctx.sale_id.as_str());
+    assert_eq!(restore["restored_by"], voided.sale.ctx.sale_id.as_str());
+    assert_eq!(
+        restore["coupon_id"],
+        format!(
+            "{}-{}",
+            voided.sale.coupons[0].campaign_id, voided.sale.coupons[0].serial
+        )
+    );
 
     // A code bound to another member is refused.
     let bound = code(1002, 8, Some("M000001"));

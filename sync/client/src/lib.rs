@@ -622,7 +622,9 @@ impl<T: Transport> SyncClient<T> {
                 continue;
             }
             let batch = PushBatch {
-                version: PROTOCOL_VERSION,
+                // Version 1 unless the batch gives a coupon back (version 3): an older hub
+                // keeps taking everything else.
+                version: PushBatch::version_for(&events),
                 tenant: creds.tenant.clone(),
                 store: creds.store.clone(),
                 terminal: creds.terminal.clone(),

@@ -140,6 +140,16 @@ CREATE TABLE changes (
 CREATE UNIQUE INDEX changes_by_revision ON changes (tenant_id, entity, revision);
 "#,
     admin::MIGRATION,
+    // 3: coupon redemptions given back (a return or post-void; protocol version 3).
+    r#"
+CREATE TABLE coupon_restores (
+    event_id  TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    coupon_id TEXT NOT NULL,
+    sale_id   TEXT NOT NULL
+);
+CREATE INDEX coupon_restores_by_sale ON coupon_restores (tenant_id, coupon_id, sale_id);
+"#,
 ];
 
 /// Advisory lock key taken while migrating ("tillstone" in ASCII, truncated).
@@ -737,6 +747,13 @@ fn receive(
                 ],
             )?;
         }
+        Effect::Restore { coupon_id, sale_id } => {
+            tx.execute(
+                "INSERT INTO coupon_restores (event_id, tenant_id, coupon_id, sale_id)
+                 VALUES ($1, $2, $3, $4)",
+                &[&event.event_id, &tenant, coupon_id, sale_id],
+            )?;
+        }
         Effect::Profile { member_id, fields } => {
             for (field, value) in fields {
                 // Last writer wins, decided atomically by the upsert (rows compare in "C" order).
@@ -976,7 +993,7 @@ impl Storage for PostgresStorage {
         }
         self.with_tx(|tx| {
             let mut ack = PushAck {
-                // Answer in the batch's version (push is the same in versions 1 and 2).
+                // Answer in the batch's version (an ack is the same in every version).
                 version: batch.version,
                 batch_id: batch.batch_id.clone(),
                 accepted: Vec::new(),
@@ -1140,8 +1157,10 @@ impl Storage for PostgresStorage {
         let mut conn = self.conn()?;
         check_tenant(&mut *conn, tenant)?;
         let rows = conn.query(
-            "SELECT sale_id, store_id, terminal_id, amount FROM redemptions
-             WHERE tenant_id = $1 AND coupon_id = $2
+            "SELECT sale_id, store_id, terminal_id, amount FROM redemptions r
+             WHERE tenant_id = $1 AND coupon_id = $2 AND NOT EXISTS (
+                 SELECT 1 FROM coupon_restores x WHERE x.tenant_id = r.tenant_id
+                 AND x.coupon_id = r.coupon_id AND x.sale_id = r.sale_id)
              ORDER BY hlc_wall_ms, hlc_counter, terminal_id",
             &[&tenant.as_str(), &coupon_id],
         )?;
@@ -1160,10 +1179,16 @@ impl Storage for PostgresStorage {
         let mut conn = self.conn()?;
         check_tenant(&mut *conn, tenant)?;
         let rows = conn.query(
-            "SELECT coupon_id, event_id, sale_id, terminal_id, hlc_wall_ms, hlc_counter, amount
-             FROM redemptions WHERE tenant_id = $1 AND coupon_id IN (
-                SELECT coupon_id FROM redemptions WHERE tenant_id = $1
-                GROUP BY coupon_id HAVING COUNT(*) > 1)",
+            // Only standing redemptions: one given back (a return, a post-void) is no
+            // double redemption.
+            "WITH standing AS (
+                SELECT coupon_id, event_id, sale_id, terminal_id, hlc_wall_ms, hlc_counter, amount
+                FROM redemptions r WHERE tenant_id = $1 AND NOT EXISTS (
+                 SELECT 1 FROM coupon_restores x WHERE x.tenant_id = r.tenant_id
+                 AND x.coupon_id = r.coupon_id AND x.sale_id = r.sale_id))
+             SELECT coupon_id, event_id, sale_id, terminal_id, hlc_wall_ms, hlc_counter, amount
+             FROM standing WHERE coupon_id IN (
+                SELECT coupon_id FROM standing GROUP BY coupon_id HAVING COUNT(*) > 1)",
             &[&tenant.as_str()],
         )?;
         let mut registry = RedemptionRegistry::new();

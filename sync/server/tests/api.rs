@@ -24,6 +24,7 @@ sqlite_tests!(
     oversize_bodies_are_refused_and_gzip_is_accepted,
     double_redemption_is_reported_with_both_sales,
     coupon_status_answers_within_the_tenant,
+    a_coupon_given_back_no_longer_counts,
     openapi_documents_every_route,
     restart_between_pushes_loses_nothing,
     admin_cli_round_trip,

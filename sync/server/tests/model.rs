@@ -186,11 +186,11 @@ fn schema_is_migrated_once_and_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
     let s = tillstone_cloud::SqliteStorage::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), 3);
     let t = tenant(&s, "甲");
     drop(s);
     let s = tillstone_cloud::SqliteStorage::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), 3);
     assert!(matches!(
         s.create_store(&t.tenant, &t.store, "again"),
         Err(StorageError::AlreadyExists(_))

@@ -36,6 +36,7 @@ postgres_tests!(
     oversize_bodies_are_refused_and_gzip_is_accepted,
     double_redemption_is_reported_with_both_sales,
     coupon_status_answers_within_the_tenant,
+    a_coupon_given_back_no_longer_counts,
     openapi_documents_every_route,
     restart_between_pushes_loses_nothing,
     admin_cli_round_trip,
@@ -56,7 +57,7 @@ fn migrations_are_tracked_and_idempotent() {
         }
     });
     let s = tillstone_cloud::PostgresStorage::open(&url).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), 3);
     let t = tenant(&s, "甲公司");
     assert!(matches!(
         s.create_store(&t.tenant, &t.store, "again"),

@@ -200,9 +200,9 @@ pub fn push_is_idempotent_and_conflicts_are_rejected(db: &TestDb) {
     );
     assert_eq!(storage.stock(&t.tenant, &t.store, "x").unwrap(), 3);
 
-    // A malformed or future-version (3) batch is refused as a whole.
+    // A malformed or future-version (4) batch is refused as a whole.
     let mut v2 = serde_json::to_value(batch(&t, &terminal, &[])).unwrap();
-    v2["version"] = json!(3);
+    v2["version"] = json!(4);
     let (status, body) = post(&srv.url, "/v1/push", Some(&cred), &v2);
     assert_eq!(
         (status, error_code(&body)),
@@ -668,6 +668,105 @@ pub fn coupon_status_answers_within_the_tenant(db: &TestDb) {
         400
     );
     assert_eq!(ask(Some(&c1), json!({"coupon": 1})).0, 400);
+    srv.stop();
+}
+
+/// A redemption given back (a return or post-void: a `coupon_restore` event, protocol version
+/// 3) no longer counts: the online check stops listing it, a double redemption it was part of
+/// is resolved, and a version-1 push cannot carry one.
+pub fn a_coupon_given_back_no_longer_counts(db: &TestDb) {
+    let storage = db.open();
+    let t = tenant(&*storage, "甲公司");
+    let s2 = Tenant {
+        tenant: t.tenant.clone(),
+        store: StoreId::new("s-02").unwrap(),
+    };
+    storage.create_store(&s2.tenant, &s2.store, "二店").unwrap();
+    let srv = TestServer::start(storage.clone(), Config::default());
+    let (t1, c1) = enroll(&srv.url, &*storage, &t.tenant, &t.store);
+    let (t2, c2) = enroll(&srv.url, &*storage, &s2.tenant, &s2.store);
+    let redeem = |terminal, sale: &str| {
+        event(
+            terminal,
+            1,
+            EventKind::CouponRedemption,
+            json!({"coupon_id": "1001-7", "sale_id": sale, "amount": "5.00"}),
+        )
+    };
+    let give_back = |terminal, sale: &str, by: &str| {
+        event(
+            terminal,
+            2,
+            EventKind::CouponRestore,
+            json!({"coupon_id": "1001-7", "sale_id": sale, "restored_by": by}),
+        )
+    };
+    // Redeemed offline on two tills of two stores: a double redemption.
+    push(&srv.url, &c1, &batch(&t, &t1, &[redeem(&t1, "sale-A")]));
+    push(&srv.url, &c2, &batch(&s2, &t2, &[redeem(&t2, "sale-B")]));
+    assert_eq!(storage.double_redemptions(&t.tenant).unwrap().len(), 1);
+    let status = || {
+        let (code, body) = post(
+            &srv.url,
+            "/v1/coupons/status",
+            Some(&c1),
+            &json!({"v": 1, "coupon_id": "1001-7"}),
+        );
+        assert_eq!(code, 200, "{body}");
+        body["redemptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["sale_id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(status(), ["sale-A", "sale-B"]);
+
+    // A version-1 push cannot carry a restore: refused as a whole, with the reason.
+    let back_a = give_back(&t1, "sale-A", "return-A");
+    let mut v1 = batch(&t, &t1, std::slice::from_ref(&back_a));
+    assert_eq!(v1.version, 3);
+    v1.version = 1;
+    let (code, body) = post(
+        &srv.url,
+        "/v1/push",
+        Some(&c1),
+        &serde_json::to_value(&v1).unwrap(),
+    );
+    assert_eq!((code, error_code(&body)), (400, "malformed"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("need protocol version 3"),
+        "{body}"
+    );
+    assert_eq!(status(), ["sale-A", "sale-B"]);
+
+    // Store 1 gives it back (a return): only store 2's redemption stands, no conflict left.
+    let ack = push(
+        &srv.url,
+        &c1,
+        &batch(&t, &t1, std::slice::from_ref(&back_a)),
+    );
+    assert_eq!(ack.version, 3);
+    assert_eq!(ack.accepted, std::slice::from_ref(&back_a.event_id));
+    let again = push(
+        &srv.url,
+        &c1,
+        &batch(&t, &t1, std::slice::from_ref(&back_a)),
+    );
+    assert_eq!(again.duplicates, std::slice::from_ref(&back_a.event_id));
+    assert_eq!(status(), ["sale-B"]);
+    assert!(storage.double_redemptions(&t.tenant).unwrap().is_empty());
+
+    // Store 2 voids its sale: the coupon is free again.
+    push(
+        &srv.url,
+        &c2,
+        &batch(&s2, &t2, &[give_back(&t2, "sale-B", "sale-B")]),
+    );
+    assert!(status().is_empty());
     srv.stop();
 }
 

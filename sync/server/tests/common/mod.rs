@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use tillstone_cloud::{Config, SqliteStorage, Storage};
-use tillstone_sync::{
-    Event, EventKind, Hlc, PROTOCOL_VERSION, PushAck, PushBatch, StoreId, TenantId, TerminalId,
-};
+use tillstone_sync::{Event, EventKind, Hlc, PushAck, PushBatch, StoreId, TenantId, TerminalId};
 
 pub struct TestServer {
     pub url: String,
@@ -187,7 +185,8 @@ pub fn stock_events(terminal: &TerminalId, n: u64) -> Vec<Event> {
 
 pub fn batch(t: &Tenant, terminal: &TerminalId, events: &[Event]) -> PushBatch {
     PushBatch {
-        version: PROTOCOL_VERSION,
+        // As a terminal sends it: version 1, or 3 when it carries a `coupon_restore`.
+        version: PushBatch::version_for(events),
         tenant: t.tenant.clone(),
         store: t.store.clone(),
         terminal: terminal.clone(),
