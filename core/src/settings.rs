@@ -76,10 +76,18 @@ pub struct StoreSettings {
     /// Points: earning, redeeming (积分抵现) and tiers.
     #[serde(default)]
     pub loyalty: Loyalty,
+    /// A till left without use this long signs its user out (the next request asks for the
+    /// PIN again; open carts stay). 0: never.
+    #[serde(default = "default_session_idle")]
+    pub session_idle_minutes: u32,
 }
 
 fn default_offset() -> i32 {
     480
+}
+
+fn default_session_idle() -> u32 {
+    30
 }
 
 fn default_large_discount() -> Decimal {
@@ -107,6 +115,7 @@ impl StoreSettings {
             latitude: None,
             longitude: None,
             loyalty: Loyalty::default(),
+            session_idle_minutes: default_session_idle(),
         }
     }
 

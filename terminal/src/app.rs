@@ -13,6 +13,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tillstone_core::auth::{Action, Actor, authorize};
@@ -72,6 +73,12 @@ const LOCKOUT: Duration = Duration::from_secs(300);
 pub struct Session {
     pub token: String,
     pub user: Actor,
+}
+
+/// A session and when it was last used.
+struct LiveSession {
+    session: Session,
+    last_used: Instant,
 }
 
 /// Credentials of a manager approving an override.
@@ -207,7 +214,9 @@ pub struct Terminal {
     settings: StoreSettings,
     terminal_id: String,
     terminal_code: String,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Mutex<HashMap<String, LiveSession>>,
+    /// Sessions unused this long end (milliseconds; 0: never). From the store settings.
+    session_idle_ms: AtomicU64,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     /// Serialises argon2 verifications (each takes ~19 MiB and tens of milliseconds).
     pin_gate: Mutex<()>,
@@ -255,6 +264,7 @@ impl Terminal {
         let coupons = (store.coupon_keys()?, store.campaigns()?);
         Ok(Terminal {
             store: Mutex::new(store),
+            session_idle_ms: AtomicU64::new(u64::from(settings.session_idle_minutes) * 60_000),
             settings,
             terminal_id,
             terminal_code,
@@ -371,10 +381,20 @@ impl Terminal {
             token: Uuid::new_v4().simple().to_string(),
             user,
         };
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(session.token.clone(), session.clone());
+        let idle = self.session_idle();
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        // Sessions nobody came back to end here too, so the table does not grow.
+        if let Some(idle) = idle {
+            sessions.retain(|_, s| s.last_used.elapsed() < idle);
+        }
+        sessions.insert(
+            session.token.clone(),
+            LiveSession {
+                session: session.clone(),
+                last_used: Instant::now(),
+            },
+        );
+        drop(sessions);
         tracing::info!(user = %session.user.user_id, role = session.user.role.as_str(), "login");
         Ok(session)
     }
@@ -386,18 +406,51 @@ impl Terminal {
             .remove(token);
     }
 
+    /// How long an unused session lives (`None`: until sign-out).
+    pub fn session_idle(&self) -> Option<Duration> {
+        match self.session_idle_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    /// Change how long an unused session lives (`None`: until sign-out); applies to the
+    /// sessions already open. The store setting `session_idle_minutes` gives it at start.
+    pub fn set_session_idle(&self, idle: Option<Duration>) {
+        let ms = idle.map_or(0, |d| {
+            u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+        });
+        self.session_idle_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// The session of a bearer token. The user is read again each time: a user HQ (or a
-    /// manager) deactivated is signed out at once, and a changed role applies at once.
+    /// manager) deactivated is signed out at once, and a changed role applies at once. A
+    /// session unused for longer than [`Terminal::session_idle`] has ended.
     pub fn session(&self, token: &str) -> AppResult<Session> {
-        let mut s = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(token)
-            .cloned()
-            .ok_or_else(|| {
+        let idle = self.session_idle();
+        let mut s = {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            let live = sessions.get_mut(token).ok_or_else(|| {
                 AppError::unauthorized("not_signed_in", "sign in with your user and PIN")
             })?;
+            if let Some(idle) = idle
+                && live.last_used.elapsed() >= idle
+            {
+                let user = live.session.user.user_id.clone();
+                sessions.remove(token);
+                tracing::info!(user = %user, "session ended after being unused");
+                return Err(AppError::unauthorized(
+                    "session_expired",
+                    format!(
+                        "signed out after {} minutes without use: sign in again with your PIN \
+                         (open sales are kept)",
+                        idle.as_secs().div_ceil(60)
+                    ),
+                ));
+            }
+            live.last_used = Instant::now();
+            live.session.clone()
+        };
         match self.store().user(&s.user.user_id)? {
             Some(u) if u.active => {
                 s.user.role = u.role;
