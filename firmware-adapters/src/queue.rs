@@ -298,7 +298,8 @@ impl PrintQueue {
     /// stay for the back office. Returns how many jobs were deleted.
     ///
     /// A receipt job keeps the whole receipt (logo included), so without pruning the queue
-    /// grows with every sale.
+    /// grows with every sale. A pruned job's id is forgotten: enqueuing that id again (not done
+    /// by the till: a receipt is queued once, with its sale) would print it again.
     pub fn prune_printed(&self, before: &str) -> Result<usize, QueueError> {
         let n = self.conn.execute(
             "DELETE FROM print_jobs

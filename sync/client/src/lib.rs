@@ -597,7 +597,7 @@ impl<T: Transport> SyncClient<T> {
             .clamp(1, tillstone_sync::wire::MAX_EVENTS_PER_BATCH);
         for _ in 0..self.config.max_rounds {
             // Prepare under the lock: stamp, build envelopes, quarantine what cannot be sent.
-            let events = {
+            let mut events = {
                 let mut store = lock();
                 let pending = store.pending_events(batch_size)?;
                 if pending.is_empty() {
@@ -621,9 +621,17 @@ impl<T: Transport> SyncClient<T> {
             if events.is_empty() {
                 continue;
             }
+            // A coupon restore needs protocol version 3, which an older hub refuses whole: the
+            // events before the first restore go in a batch of their own (version 1), so they
+            // reach even that hub. The restore and what follows wait for the hub's upgrade.
+            if let Some(first) = events
+                .iter()
+                .position(|e| e.kind == EventKind::CouponRestore)
+                && first > 0
+            {
+                events.truncate(first);
+            }
             let batch = PushBatch {
-                // Version 1 unless the batch gives a coupon back (version 3): an older hub
-                // keeps taking everything else.
                 version: PushBatch::version_for(&events),
                 tenant: creds.tenant.clone(),
                 store: creds.store.clone(),
@@ -631,7 +639,23 @@ impl<T: Transport> SyncClient<T> {
                 batch_id: uuid::Uuid::now_v7().to_string(),
                 events,
             };
-            let answer = self.post("/v1/push", &creds, encode(&batch), self.config.gzip)?;
+            let answer = match self.post("/v1/push", &creds, encode(&batch), self.config.gzip) {
+                Err(SyncError::Http { status, code, .. })
+                    if code == "unsupported_version" && batch.version > PROTOCOL_VERSION =>
+                {
+                    return Err(SyncError::Http {
+                        status,
+                        code: "hub_too_old".into(),
+                        message: format!(
+                            "the cloud cannot take coupon restores yet (it does not speak sync \
+                             protocol version {}): upgrade tillstone-cloud; the restore and the \
+                             events after it stay in the outbox and are sent after the upgrade",
+                            batch.version
+                        ),
+                    });
+                }
+                other => other?,
+            };
             let ack: PushAck = decode(&answer)?;
             if ack.batch_id != batch.batch_id {
                 return Err(SyncError::Protocol(format!(
@@ -856,12 +880,21 @@ impl<T: Transport> SyncClient<T> {
         lock: impl Fn() -> G,
         progress: impl FnMut(&PullProgress),
     ) -> Result<SyncReport> {
-        let result = self.push(&lock).and_then(|push| {
-            Ok(SyncReport {
-                push,
-                pull: self.pull_with_progress(&lock, progress)?,
-            })
-        });
+        let result = match self.push(&lock) {
+            Ok(push) => self
+                .pull_with_progress(&lock, progress)
+                .map(|pull| SyncReport { push, pull }),
+            // The hub answered but refused the push (an older hub and a coupon restore, say):
+            // still pull, so prices, catalog, users and campaigns keep coming meanwhile. The
+            // round reports the push's error.
+            Err(push_error @ SyncError::Http { .. }) => {
+                if let Err(e) = self.pull_with_progress(&lock, progress) {
+                    tracing::warn!(error = %e, "pull after a refused push failed");
+                }
+                Err(push_error)
+            }
+            Err(e) => Err(e),
+        };
         let store = lock();
         let now = now_rfc3339();
         match &result {

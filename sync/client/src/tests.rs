@@ -385,3 +385,131 @@ fn a_version_1_hub_is_pulled_without_totals() {
         model.live(Entity::Catalog).len() + model.live(Entity::Prices).len()
     );
 }
+
+/// A hub on the pure model (the `Replica` behind pushes, a `ChangeLog` behind pulls) that,
+/// while `old`, reads only protocol versions 1 and 2, as a hub from before coupon restores.
+struct VersionedHub {
+    replica: Mutex<tillstone_sync::Replica>,
+    log: Mutex<tillstone_sync::ChangeLog>,
+    old: Mutex<bool>,
+    /// (version, seqs) of every push the hub took.
+    pushes: Mutex<Vec<(u32, Vec<u64>)>>,
+}
+
+impl Transport for &VersionedHub {
+    fn send(&self, req: &Request) -> Result<Response, TransportError> {
+        let body = if req.gzip {
+            use std::io::Read;
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&req.body[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        } else {
+            req.body.clone()
+        };
+        let version = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["version"]
+            .as_u64()
+            .unwrap();
+        if *self.old.lock().unwrap() && version > 2 {
+            return Ok(Response {
+                status: 400,
+                body: format!(
+                    r#"{{"error":{{"code":"unsupported_version","message":"protocol version {version} is not supported (supported: [1, 2])"}}}}"#
+                )
+                .into_bytes(),
+            });
+        }
+        let body = if req.path == "/v1/push" {
+            let batch: PushBatch = decode(&body).unwrap();
+            self.pushes
+                .lock()
+                .unwrap()
+                .push((batch.version, batch.events.iter().map(|e| e.seq).collect()));
+            encode(&self.replica.lock().unwrap().receive_batch(&batch).unwrap())
+        } else {
+            let pull: PullRequest = decode(&body).unwrap();
+            encode(&self.log.lock().unwrap().pull(&pull))
+        };
+        Ok(Response { status: 200, body })
+    }
+}
+
+#[test]
+fn an_older_hub_gets_the_events_before_a_coupon_restore_and_is_still_pulled_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    enroll_locally(&s);
+    let at = "2026-11-25T10:00:00.000Z";
+    append(&s, 1, 2, at);
+    // seq 3 gives a coupon back (a return), seq 4 is the next sale.
+    s.connection()
+        .execute(
+            "INSERT INTO journal (seq, terminal_id, kind, ref_id, at, payload, prev_hash, hash)
+             VALUES (3, ?1, 'coupon_restore', '1001-7', ?2,
+                     '{\"coupon_id\":\"1001-7\",\"sale_id\":\"S-1\",\"restored_by\":\"R-1\"}', 'p', 'h')",
+            (NODE, at),
+        )
+        .unwrap();
+    s.connection()
+        .execute(
+            "INSERT INTO outbox (event_id, seq, kind, created_at)
+             VALUES (?1, 3, 'coupon_restore', ?2)",
+            (uuid::Uuid::now_v7().to_string(), at),
+        )
+        .unwrap();
+    append(&s, 4, 4, at);
+    let store = Mutex::new(s);
+    let mut log = tillstone_sync::ChangeLog::new();
+    for i in 0..5 {
+        log.put(
+            Entity::Catalog,
+            &format!("sku-{i}"),
+            serde_json::json!({"n": i}),
+        );
+    }
+    let hub = VersionedHub {
+        replica: Mutex::new(tillstone_sync::Replica::new(
+            tillstone_sync::TenantId::new("t-01").unwrap(),
+        )),
+        log: Mutex::new(log),
+        old: Mutex::new(true),
+        pushes: Mutex::new(Vec::new()),
+    };
+    let client = SyncClient::new(&hub, SyncConfig::default());
+
+    // The old hub: the two sales before the restore are taken (version 1), the restore's
+    // batch is refused with a message saying what to do, and HQ's rows still arrive.
+    let err = client
+        .sync_once(|| store.lock().unwrap())
+        .expect_err("the restore cannot go to an old hub");
+    match &err {
+        SyncError::Http { code, message, .. } => {
+            assert_eq!(code, "hub_too_old");
+            assert!(message.contains("upgrade tillstone-cloud"), "{message}");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert!(
+        !err.is_retryable(),
+        "a refused version is not retried in a loop"
+    );
+    assert_eq!(*hub.pushes.lock().unwrap(), [(1, vec![1, 2])]);
+    assert_eq!(store.lock().unwrap().pending_count().unwrap(), 2);
+    assert_eq!(store.lock().unwrap().hq_rows().unwrap().len(), 5);
+    let state = sync_state(&store.lock().unwrap()).unwrap();
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("upgrade tillstone-cloud")),
+        "{:?}",
+        state.last_error
+    );
+
+    // After the hub's upgrade the restore and the sale after it go, in version 3.
+    *hub.old.lock().unwrap() = false;
+    client.sync_once(|| store.lock().unwrap()).expect("synced");
+    assert_eq!(hub.pushes.lock().unwrap().last().unwrap(), &(3, vec![3, 4]));
+    assert_eq!(store.lock().unwrap().pending_count().unwrap(), 0);
+}

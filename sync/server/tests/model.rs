@@ -25,12 +25,14 @@ impl Rng {
 fn events_for(terminal: &TerminalId, rng: &mut Rng, n: u64) -> Vec<Event> {
     (1..=n)
         .map(|seq| {
-            let (kind, payload) = match rng.below(6) {
+            let (kind, payload) = match rng.below(7) {
                 0 => (EventKind::StockMovement, json!({"sku": format!("sku-{}", rng.below(3)), "delta": rng.below(21) as i64 - 10})),
                 1 => (EventKind::PointEvent, json!({"member_id": format!("m-{}", rng.below(3)), "points": rng.below(100) as i64 - 20})),
                 2 => (EventKind::CouponRedemption, json!({"coupon_id": format!("c-{}", rng.below(3)), "sale_id": format!("sale-{seq}"), "amount": "2.00"})),
                 3 => (EventKind::MemberSignup, json!({"member_id": format!("m-{}", rng.below(3)), "fields": {"name": format!("n{}", rng.below(9)), "phone": null}})),
                 4 => (EventKind::StockMovement, json!({"sku": "bad"})),
+                // A restore, often of a redemption not (yet) pushed, or never made.
+                5 => (EventKind::CouponRestore, json!({"coupon_id": format!("c-{}", rng.below(3)), "sale_id": format!("sale-{}", 1 + rng.below(n)), "restored_by": format!("ret-{seq}")})),
                 _ => (EventKind::Sale, json!({"total": "9.90"})),
             };
             let mut e = event(terminal, seq, kind, payload);
@@ -154,6 +156,29 @@ fn sqlite_storage_agrees_with_the_replica_model() {
             model.state.redemptions.conflicts(),
             "seed {seed}"
         );
+        // The online check's answer: the standing redemptions of each coupon.
+        for c in ["c-0", "c-1", "c-2"] {
+            let mut got: Vec<String> = storage
+                .coupon_redemptions(&t.tenant, c)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.sale_id)
+                .collect();
+            let mut want: Vec<String> = model
+                .state
+                .redemptions
+                .outcome(c)
+                .map(|o| {
+                    std::iter::once(o.winner)
+                        .chain(o.losers)
+                        .map(|r| r.sale_id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "seed {seed} coupon {c}");
+        }
         for (who, _) in &terminals {
             assert_eq!(
                 storage
