@@ -2763,7 +2763,10 @@ function render(): void {
     loadCharts().then(
       (c) => drawCharts(c, jobs),
       () => {
-        /* the chart code did not load: the panels stay empty, the figures are beside them */
+        // The chart code did not load (e.g. the till was updated under an open browser tab):
+        // the figures are all there; say how to get the charts back.
+        state.rep.notice = { kind: "warn", text: t("charts_unavailable") };
+        render();
       },
     );
   }
