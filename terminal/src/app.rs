@@ -13,8 +13,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 use tillstone_core::auth::{Action, Actor, authorize};
 use tillstone_core::cart::CouponProblem;
@@ -220,7 +220,10 @@ pub struct Terminal {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     /// Serialises argon2 verifications (each takes ~19 MiB and tens of milliseconds).
     pin_gate: Mutex<()>,
-    devices: Devices,
+    /// Replaced whole when devices.toml changes ([`Terminal::reload_devices`]).
+    devices: RwLock<Arc<Devices>>,
+    /// Whether the device workers run (`start_devices`): a reload starts the new ones.
+    devices_started: AtomicBool,
     /// Promotion rules in force, loaded at start and on import.
     promotions: Mutex<Vec<Rule>>,
     /// HQ's coupon keys and campaigns, loaded at start and on import.
@@ -271,7 +274,8 @@ impl Terminal {
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             pin_gate: Mutex::new(()),
-            devices: Devices::load(dir),
+            devices: RwLock::new(Arc::new(Devices::load(dir))),
+            devices_started: AtomicBool::new(false),
             promotions: Mutex::new(promotions),
             coupons: Mutex::new(coupons),
         })
@@ -306,8 +310,27 @@ impl Terminal {
     }
 
     /// The devices (print queue, display, scale): for the manage use cases (`manage.rs`).
-    pub(crate) fn devices(&self) -> &Devices {
-        &self.devices
+    pub(crate) fn devices(&self) -> Arc<Devices> {
+        Arc::clone(&self.devices.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Use devices.toml as it is now on disk: the running devices are closed (the print worker
+    /// after its current job; pending receipts stay queued) and the new ones started. Returns
+    /// whether a print worker runs afterwards.
+    pub fn reload_devices(&self) -> bool {
+        let dir = self
+            .data_path()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let new = Arc::new(Devices::load(&dir));
+        let old = std::mem::replace(
+            &mut *self.devices.write().unwrap_or_else(|p| p.into_inner()),
+            Arc::clone(&new),
+        );
+        old.close();
+        tracing::info!("devices reloaded from devices.toml");
+        self.devices_started.load(Ordering::SeqCst) && new.start_worker()
     }
 
     /// The store, locked. A poisoned lock (a panic elsewhere) still guards a consistent SQLite
@@ -587,7 +610,7 @@ impl Terminal {
         };
         store.record_movement(&mv, &self.terminal_id, &new_id(), &self.settings)?;
         // Every drawer movement opens the drawer: no-sale, paid-in, paid-out.
-        self.devices.kick_drawer();
+        self.devices().kick_drawer();
         Ok(mv)
     }
 
@@ -1407,7 +1430,7 @@ impl Terminal {
         // (code to look up, quantity from the label, price from the label)
         let (codes, label_qty, label_price, shown) = match parse_str(
             raw,
-            self.devices.scan_config(),
+            self.devices().scan_config(),
         ) {
             ScanResult::Invalid { message, data, .. } => {
                 return Ok(ScanOutcome::Invalid {
@@ -1486,7 +1509,7 @@ impl Terminal {
             } else {
                 &product.name_en
             };
-            self.devices
+            self.devices()
                 .show_item(name, l.amounts.total, cart.priced.totals.total);
         }
         Ok(ScanOutcome::Added {
@@ -1759,7 +1782,7 @@ impl Terminal {
         let paid: Decimal = sale.tenders.iter().map(|t| t.amount).sum();
         let change = sale.change;
         let receipt = self.finish_document(store, sale)?;
-        self.devices.show_change(paid, change);
+        self.devices().show_change(paid, change);
         Ok(receipt)
     }
 
@@ -1826,18 +1849,19 @@ impl Terminal {
 
     /// Start the print worker (the server does; one-shot CLI commands do not).
     pub fn start_devices(&self) -> bool {
-        self.devices.start_worker()
+        self.devices_started.store(true, Ordering::SeqCst);
+        self.devices().start_worker()
     }
 
     /// What the till understands from a scan (for installers and the UI), without a cart.
     pub fn parse_barcode(&self, data: &str) -> ScanResult {
-        parse_str(data, self.devices.scan_config())
+        parse_str(data, self.devices().scan_config())
     }
 
     /// One reading of the scale (for a weighed item).
     pub fn read_scale(&self, s: &Session) -> AppResult<ScaleReading> {
         self.require(s, Action::Sell)?;
-        self.devices
+        self.devices()
             .read_scale(std::time::Duration::from_secs(2))
             .map_err(|m| AppError::conflict("scale_unavailable", m))
     }
@@ -1849,14 +1873,14 @@ impl Terminal {
         timeout: std::time::Duration,
     ) -> AppResult<Option<ScannerEvent>> {
         self.require(s, Action::Sell)?;
-        self.devices
+        self.devices()
             .next_scan(timeout.min(std::time::Duration::from_secs(30)))
             .map_err(|m| AppError::conflict("scanner_unavailable", m))
     }
 
     pub fn printer(&self, s: &Session) -> AppResult<PrinterView> {
         self.require(s, Action::Sell)?;
-        Ok(self.devices.view())
+        Ok(self.devices().view())
     }
 
     /// After a document is committed: its receipt, the store released, then the devices
@@ -1880,11 +1904,11 @@ impl Terminal {
             .iter()
             .any(|t| t.kind == TenderKind::Cash && !t.applied.is_zero())
         {
-            self.devices.kick_drawer();
+            self.devices().kick_drawer();
         }
         let mut doc = receipt_doc(receipt, &self.settings, self.settings.language);
-        doc.logo_png = self.devices.logo();
-        if let Err(e) = self.devices.print(job_id, doc, &now().to_rfc3339()) {
+        doc.logo_png = self.devices().logo();
+        if let Err(e) = self.devices().print(job_id, doc, &now().to_rfc3339()) {
             tracing::error!(error = %e, receipt = %receipt.sale.ctx.receipt_no, "receipt not queued; reprint it");
         }
     }
@@ -1893,9 +1917,9 @@ impl Terminal {
     pub fn reprint(&self, s: &Session, input: &str) -> AppResult<PrinterView> {
         let receipt = self.receipt_of(s, input)?;
         let mut doc = receipt_doc(&receipt, &self.settings, self.settings.language);
-        doc.logo_png = self.devices.logo();
+        doc.logo_png = self.devices().logo();
         let queued = self
-            .devices
+            .devices()
             .print(
                 &format!("{}-reprint-{}", receipt.sale.ctx.sale_id, new_id()),
                 doc,
@@ -1908,7 +1932,7 @@ impl Terminal {
                 "no receipt printer is set up: an installer adds it to devices.toml",
             ));
         }
-        Ok(self.devices.view())
+        Ok(self.devices().view())
     }
 
     /// The receipt as a PNG image, laid out exactly as printed.
@@ -1927,8 +1951,8 @@ impl Terminal {
         );
         tillstone_devices::preview::render_png(
             &doc,
-            paper.unwrap_or_else(|| self.devices.paper()),
-            self.devices.font_path(),
+            paper.unwrap_or_else(|| self.devices().paper()),
+            self.devices().font_path(),
         )
         .map_err(|e| {
             AppError::new(

@@ -8,6 +8,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -80,6 +81,12 @@ pub struct Devices {
     queue_path: PathBuf,
     queue: Option<Mutex<PrintQueue>>,
     worker: Mutex<Option<Sender<Msg>>>,
+    /// The print worker's thread, joined by [`Devices::close`].
+    worker_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Tells the print worker to stop between two jobs.
+    stop: Arc<AtomicBool>,
+    /// Set by [`Devices::close`]: these profiles were replaced; open no device again.
+    closed: AtomicBool,
     state: Arc<Mutex<WorkerState>>,
 }
 
@@ -143,8 +150,46 @@ impl Devices {
             queue_path,
             queue,
             worker: Mutex::new(None),
+            worker_thread: Mutex::new(None),
+            stop: Arc::new(AtomicBool::new(false)),
+            closed: AtomicBool::new(false),
             state: Arc::new(Mutex::new(WorkerState::default())),
         }
+    }
+
+    /// Stop using these devices (new profiles replace them): the print worker ends after the
+    /// job it is printing (pending jobs stay in the queue for the next worker), and the
+    /// display, scale and scanner are closed so the new profiles can open their ports.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.stop.store(true, Ordering::SeqCst);
+        // Dropping the sender wakes the worker out of its wait.
+        self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let handle = self
+            .worker_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = handle
+            && h.join().is_err()
+        {
+            tracing::error!("the print worker had panicked");
+        }
+        // A slot in use (a scanner long-poll holds its lock for seconds) is closed when the last
+        // user lets go of these devices instead: not waited for here.
+        if let Ok(mut d) = self.display.try_lock() {
+            d.take();
+        }
+        if let Ok(mut s) = self.scale.try_lock() {
+            s.take();
+        }
+        if let Ok(mut s) = self.scanner.try_lock() {
+            s.take();
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     pub fn logo(&self) -> Option<Vec<u8>> {
@@ -213,6 +258,9 @@ impl Devices {
         let Some(cfg) = &self.profiles.display else {
             return;
         };
+        if self.is_closed() {
+            return;
+        }
         let mut slot = self.display.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             match CustomerDisplay::open(cfg).and_then(|mut d| d.init().map(|_| d)) {
@@ -251,6 +299,9 @@ impl Devices {
         let Some(cfg) = &self.profiles.scale else {
             return Err("no scale is set up: an installer adds it to devices.toml".into());
         };
+        if self.is_closed() {
+            return Err("the devices were just reconfigured: try again".into());
+        }
         let mut slot = self.scale.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             *slot = Some(Scale::open(cfg).map_err(|e| format!("cannot open the scale: {e}"))?);
@@ -273,6 +324,9 @@ impl Devices {
                 "no serial scanner is set up (keyboard-wedge scanners type into the page)".into(),
             );
         };
+        if self.is_closed() {
+            return Err("the devices were just reconfigured: try again".into());
+        }
         let mut slot = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             *slot = Some(
@@ -312,6 +366,9 @@ impl Devices {
         let Some(cfg) = self.profiles.printer.clone() else {
             return false;
         };
+        if self.is_closed() {
+            return false;
+        }
         let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
         if worker.is_some() {
             return true;
@@ -325,13 +382,21 @@ impl Devices {
         };
         let (tx, rx) = mpsc::channel();
         let state = Arc::clone(&self.state);
-        std::thread::Builder::new()
+        let stop = Arc::clone(&self.stop);
+        let spawned = std::thread::Builder::new()
             .name("print-worker".into())
-            .spawn(move || work(cfg, queue, rx, state))
-            .map_err(|e| tracing::error!(error = %e, "print worker not started"))
-            .ok();
-        *worker = Some(tx);
-        true
+            .spawn(move || work(cfg, queue, rx, state, stop));
+        match spawned {
+            Ok(handle) => {
+                *self.worker_thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+                *worker = Some(tx);
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "print worker not started");
+                false
+            }
+        }
     }
 }
 
@@ -348,7 +413,13 @@ fn job_view(j: &JobInfo) -> JobView {
 
 /// The worker: print pending jobs in order; on a problem wait and retry; kick the drawer when
 /// asked (a drawer kick does not wait for paper). Ends when the terminal is dropped.
-fn work(cfg: PrinterConfig, queue: PrintQueue, rx: Receiver<Msg>, state: Arc<Mutex<WorkerState>>) {
+fn work(
+    cfg: PrinterConfig,
+    queue: PrintQueue,
+    rx: Receiver<Msg>,
+    state: Arc<Mutex<WorkerState>>,
+    stop: Arc<AtomicBool>,
+) {
     let mut printer: Option<Printer> = None;
     let mut wait = Duration::from_millis(0);
     let mut pruned_at: Option<Instant> = None;
@@ -373,6 +444,9 @@ fn work(cfg: PrinterConfig, queue: PrintQueue, rx: Receiver<Msg>, state: Arc<Mut
         };
         let mut reopen = false;
         loop {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
             match queue.process_next(p) {
                 Ok(Step::Idle) => {
                     {

@@ -358,9 +358,10 @@ pub struct DevicesView {
     pub config_problems: Option<String>,
     /// The file's profiles, when they are valid.
     pub profiles: Option<DeviceProfiles>,
-    /// The devices the running till uses (loaded at start).
+    /// The devices the running till uses (loaded at start, and again at each save here).
     pub active: ActiveDevices,
-    /// The file differs from what the till runs with: restart the till to use it.
+    /// The file on disk differs from what the till runs with (edited outside the devices
+    /// screen): saving it there, or a restart, puts it in use.
     pub restart_required: bool,
     pub printer: PrinterView,
     /// A starting point for a new file.
@@ -506,7 +507,8 @@ impl Terminal {
                 Err(e) => (None, Some(problems_of(e))),
             },
         };
-        let running = self.devices().profiles();
+        let devices = self.devices();
+        let running = devices.profiles();
         let on_disk = profiles.clone().unwrap_or_default();
         let restart_required = config_problems.is_none() && &on_disk != running;
         Ok(DevicesView {
@@ -528,7 +530,7 @@ impl Terminal {
     }
 
     /// Validate and save devices.toml (written whole, then renamed into place). The till uses
-    /// the new profiles after a restart.
+    /// the new profiles at once ([`Terminal::reload_devices`]).
     pub fn save_devices_config(&self, s: &Session, text: &str) -> AppResult<DevicesView> {
         self.require_action(s, Action::ConfigureDevices)?;
         if text.len() > 64 * 1024 {
@@ -556,6 +558,11 @@ impl Terminal {
             )
         })?;
         tracing::info!(user = %s.user.user_id, file = %path.display(), "devices.toml saved");
+        // In use at once (the installer tests the new setup right away), unless nothing changed.
+        let running = self.devices().profiles().clone();
+        if DeviceProfiles::from_toml(text).is_ok_and(|p| p != running) {
+            self.reload_devices();
+        }
         self.devices_overview(s)
     }
 
@@ -592,13 +599,14 @@ impl Terminal {
     /// Show a test line and total on the customer display.
     pub fn test_display(&self, s: &Session) -> AppResult<serde_json::Value> {
         self.require_action(s, Action::ConfigureDevices)?;
-        let Some(cfg) = &self.devices().profiles().display else {
+        let devices = self.devices();
+        let Some(cfg) = &devices.profiles().display else {
             return Err(AppError::conflict(
                 "no_display",
                 "no customer display is set up: add a [display] section to devices.toml",
             ));
         };
-        self.devices().show_item(
+        devices.show_item(
             "TILLSTONE TEST",
             Decimal::new(1234, 2),
             Decimal::new(5678, 2),

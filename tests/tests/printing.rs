@@ -222,3 +222,59 @@ fn the_print_worker_prunes_jobs_printed_more_than_a_week_ago() {
         jobs() == vec!["recent".to_string()]
     });
 }
+
+#[test]
+fn a_devices_toml_saved_on_the_devices_screen_is_used_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tillstone_tests::init_demo(dir.path()).expect("demo");
+    // Two virtual printers: the till starts with none configured.
+    let mut printers = Vec::new();
+    for _ in 0..2 {
+        let (master, slave) = serialport::TTYPort::pair().expect("pty pair");
+        let path = serialport::SerialPort::name(&slave).expect("pty name");
+        printers.push((VirtualPrinter::spawn(master), slave, path));
+    }
+    let toml = |path: &str| {
+        format!(
+            "[printer]\ntransport = \"serial\"\npath = \"{path}\"\nbaud = 115200\nflow_control = \"none\"\npaper = \"mm80\"\n"
+        )
+    };
+    let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
+    assert!(!t.start_devices(), "no printer configured yet");
+    let installer = t.login("7001", "7777").expect("installer");
+    let code = tillstone_tests::piece_barcodes(&t, 1)
+        .expect("codes")
+        .remove(0);
+
+    // The installer saves a printer: the next receipt prints, no restart.
+    let view = t
+        .save_devices_config(&installer, &toml(&printers[0].2))
+        .expect("saved");
+    assert!(!view.restart_required, "in use at once");
+    assert!(view.printer.configured);
+    let first = sell(&t, &s, &code, TenderKind::Card);
+    wait("the receipt on the first printer", || {
+        count(&printers[0].0.panel().received, first.as_bytes()) > 0
+    });
+
+    // Moved to another printer: the next receipt goes there, none to the old one.
+    t.save_devices_config(&installer, &toml(&printers[1].2))
+        .expect("saved");
+    let second = sell(&t, &s, &code, TenderKind::Card);
+    wait("the receipt on the second printer", || {
+        count(&printers[1].0.panel().received, second.as_bytes()) > 0
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(&printers[0].0.panel().received, second.as_bytes()), 0);
+    assert_eq!(count(&printers[1].0.panel().received, first.as_bytes()), 0);
+
+    // Saving the same file again changes nothing (the worker is not restarted).
+    let view = t
+        .save_devices_config(&installer, &toml(&printers[1].2))
+        .expect("saved");
+    assert!(!view.restart_required);
+    let third = sell(&t, &s, &code, TenderKind::Card);
+    wait("the third receipt", || {
+        count(&printers[1].0.panel().received, third.as_bytes()) > 0
+    });
+}
