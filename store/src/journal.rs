@@ -113,12 +113,10 @@ pub(crate) fn append<T: Serialize>(
     payload: &T,
 ) -> Result<i64> {
     let payload = canonical_json(payload)?;
+    // Cached: a sale appends one entry per line (its stock movements).
     let (prev_seq, prev_hash): (i64, String) = tx
-        .query_row(
-            "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS_HASH.to_string())),
             e => Err(e),

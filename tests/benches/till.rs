@@ -452,10 +452,13 @@ struct BareSale {
     lines: Vec<(u32, String, String, String, i64, i64)>,
     tenders: Vec<(u32, &'static str, i64, Option<String>)>,
     taxes: Vec<(String, i64, i64, i64)>,
+    /// The journal entries with their outbox event ids: the sale's, then one stock movement
+    /// per line (as `commit_sale` writes them).
     /// seq, terminal_id, kind, ref_id, at, payload, prev_hash, hash
-    journal: (i64, String, String, String, String, String, String, String),
-    event_id: String,
+    journal: Vec<(Journal, String)>,
 }
+
+type Journal = (i64, String, String, String, String, String, String, String);
 
 impl BareSale {
     fn new(
@@ -530,17 +533,39 @@ impl BareSale {
                     )
                 })
                 .collect(),
-            journal: (
-                seq,
-                sale.ctx.terminal_id.clone(),
-                "sale".into(),
-                sale.ctx.sale_id.clone(),
-                at,
-                payload,
-                format!("{:064x}", seq - 1),
-                format!("{seq:064x}"),
-            ),
-            event_id,
+            journal: {
+                let entry = |seq: i64, kind: &str, ref_id: &str, payload: String| -> Journal {
+                    (
+                        seq,
+                        sale.ctx.terminal_id.clone(),
+                        kind.into(),
+                        ref_id.into(),
+                        at.clone(),
+                        payload,
+                        format!("{:064x}", seq - 1),
+                        format!("{seq:064x}"),
+                    )
+                };
+                let mut j = vec![(entry(seq, "sale", &sale.ctx.sale_id, payload), event_id)];
+                for (k, l) in sale.lines.iter().enumerate() {
+                    let stock = serde_json::json!({
+                        "sku": l.line.sku,
+                        "delta": -1,
+                        "sale_id": sale.ctx.sale_id,
+                        "line_id": l.line.line_id,
+                    });
+                    j.push((
+                        entry(
+                            seq + 1 + k as i64,
+                            "stock_movement",
+                            &l.line.sku,
+                            serde_json::to_string(&stock)?,
+                        ),
+                        format!("{}-stock-{}", sale.ctx.sale_id, l.line.line_id),
+                    ));
+                }
+                j
+            },
         })
     }
 }
@@ -579,16 +604,17 @@ fn bare_commit(conn: &mut Connection, b: &BareSale) -> anyhow::Result<Duration> 
         for t in &b.taxes {
             tax.execute(params![b.sale[0], t.0, t.1, t.2, t.3])?;
         }
-        let j = &b.journal;
-        tx.prepare_cached(
+        let mut journal = tx.prepare_cached(
             "INSERT INTO journal (seq, terminal_id, kind, ref_id, at, payload, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![j.0, j.1, j.2, j.3, j.4, j.5, j.6, j.7])?;
-        tx.prepare_cached(
+        )?;
+        let mut outbox = tx.prepare_cached(
             "INSERT INTO outbox (event_id, seq, kind, created_at) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![b.event_id, j.0, j.2, j.4])?;
+        )?;
+        for (j, event_id) in &b.journal {
+            journal.execute(params![j.0, j.1, j.2, j.3, j.4, j.5, j.6, j.7])?;
+            outbox.execute(params![event_id, j.0, j.2, j.4])?;
+        }
     }
     tx.commit()?;
     Ok(t0.elapsed())
@@ -658,10 +684,13 @@ fn bench_commit_and_report(scratch: &Path, cfg: &Config, table: &mut Table) -> a
     let rounds = cfg.warmup_commits + cfg.commits;
     let mut docs = Vec::with_capacity(rounds);
     let mut bare_docs = Vec::with_capacity(rounds);
-    for i in 0..rounds {
+    let mut bare_seq = 1;
+    for _ in 0..rounds {
         docs.push(till_sales.next_sale()?);
         let (sale, event_id) = bare_sales.next_sale()?;
-        bare_docs.push(BareSale::new(&sale, event_id, i as i64 + 1, &settings)?);
+        let bare = BareSale::new(&sale, event_id, bare_seq, &settings)?;
+        bare_seq += bare.journal.len() as i64;
+        bare_docs.push(bare);
     }
     let mut bare = bare_database(&scratch.join("bare.db"), &shift.shift_id, t.terminal_id())?;
     eprintln!(
@@ -710,7 +739,8 @@ fn bench_commit_and_report(scratch: &Path, cfg: &Config, table: &mut Table) -> a
     });
     table.note(
         "commit baseline: one rusqlite transaction writing the same rows (sale, lines, tender, \
-         taxes, journal, outbox) into another file, WAL + synchronous=FULL, interleaved",
+         taxes, and the journal and outbox rows of the sale and of its per-line stock movements) \
+         into another file, WAL + synchronous=FULL, interleaved",
     );
 
     // 4. Report: fill the shift up to `report_sales` sales. `commit_sale` sets
