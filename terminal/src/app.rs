@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tillstone_core::auth::{Action, Actor, authorize};
 use tillstone_core::cart::CouponProblem;
 use tillstone_core::cart::{Cart, PricedCart};
@@ -75,10 +75,16 @@ pub struct Session {
     pub user: Actor,
 }
 
-/// A session and when it was last used.
+/// A session and when it was last used (wall clock: a till suspended overnight counts the
+/// night, which a monotonic clock would not).
 struct LiveSession {
     session: Session,
-    last_used: Instant,
+    last_used: SystemTime,
+}
+
+/// Time since `t`; zero if the clock was set back.
+fn since(t: SystemTime) -> Duration {
+    t.elapsed().unwrap_or_default()
 }
 
 /// Credentials of a manager approving an override.
@@ -224,6 +230,8 @@ pub struct Terminal {
     devices: RwLock<Arc<Devices>>,
     /// Whether the device workers run (`start_devices`): a reload starts the new ones.
     devices_started: AtomicBool,
+    /// One reload at a time (two would leave two print workers on one queue).
+    devices_reload: Mutex<()>,
     /// Promotion rules in force, loaded at start and on import.
     promotions: Mutex<Vec<Rule>>,
     /// HQ's coupon keys and campaigns, loaded at start and on import.
@@ -276,6 +284,7 @@ impl Terminal {
             pin_gate: Mutex::new(()),
             devices: RwLock::new(Arc::new(Devices::load(dir))),
             devices_started: AtomicBool::new(false),
+            devices_reload: Mutex::new(()),
             promotions: Mutex::new(promotions),
             coupons: Mutex::new(coupons),
         })
@@ -318,19 +327,25 @@ impl Terminal {
     /// after its current job; pending receipts stay queued) and the new ones started. Returns
     /// whether a print worker runs afterwards.
     pub fn reload_devices(&self) -> bool {
+        let _one_at_a_time = self
+            .devices_reload
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let dir = self
             .data_path()
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let new = Arc::new(Devices::load(&dir));
-        let old = std::mem::replace(
-            &mut *self.devices.write().unwrap_or_else(|p| p.into_inner()),
-            Arc::clone(&new),
-        );
-        old.close();
-        tracing::info!("devices reloaded from devices.toml");
-        self.devices_started.load(Ordering::SeqCst) && new.start_worker()
+        // The old worker ends (after its current job) before the new one starts: never two
+        // workers on one queue. Receipts queued meanwhile wait in the queue; the wake below
+        // makes the new worker look at once.
+        self.devices().close();
+        let running = self.devices_started.load(Ordering::SeqCst) && new.start_worker();
+        *self.devices.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
+        new.wake();
+        tracing::info!(printing = running, "devices reloaded from devices.toml");
+        running
     }
 
     /// The store, locked. A poisoned lock (a panic elsewhere) still guards a consistent SQLite
@@ -408,13 +423,13 @@ impl Terminal {
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         // Sessions nobody came back to end here too, so the table does not grow.
         if let Some(idle) = idle {
-            sessions.retain(|_, s| s.last_used.elapsed() < idle);
+            sessions.retain(|_, s| since(s.last_used) < idle);
         }
         sessions.insert(
             session.token.clone(),
             LiveSession {
                 session: session.clone(),
-                last_used: Instant::now(),
+                last_used: SystemTime::now(),
             },
         );
         drop(sessions);
@@ -457,7 +472,7 @@ impl Terminal {
                 AppError::unauthorized("not_signed_in", "sign in with your user and PIN")
             })?;
             if let Some(idle) = idle
-                && live.last_used.elapsed() >= idle
+                && since(live.last_used) >= idle
             {
                 let user = live.session.user.user_id.clone();
                 sessions.remove(token);
@@ -471,7 +486,7 @@ impl Terminal {
                     ),
                 ));
             }
-            live.last_used = Instant::now();
+            live.last_used = SystemTime::now();
             live.session.clone()
         };
         match self.store().user(&s.user.user_id)? {

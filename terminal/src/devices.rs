@@ -247,9 +247,18 @@ impl Devices {
 
     /// Open the cash drawer (through the printer) as soon as the worker can.
     pub fn kick_drawer(&self) {
+        if self.is_closed() {
+            tracing::warn!("drawer not opened: the devices were being reconfigured at that moment");
+            return;
+        }
         if self.profiles.printer.is_some() {
             self.notify(Msg::KickDrawer);
         }
+    }
+
+    /// Wake the print worker (after a reload: a receipt may have been queued meanwhile).
+    pub fn wake(&self) {
+        self.notify(Msg::Wake);
     }
 
     /// Write to the customer display, opening it on first use; a failure is logged and the
@@ -366,10 +375,12 @@ impl Devices {
         let Some(cfg) = self.profiles.printer.clone() else {
             return false;
         };
+        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        // Checked under the worker's lock, which `close` takes after marking: a worker is never
+        // started on devices that were replaced meanwhile.
         if self.is_closed() {
             return false;
         }
-        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
         if worker.is_some() {
             return true;
         }

@@ -558,11 +558,9 @@ impl Terminal {
             )
         })?;
         tracing::info!(user = %s.user.user_id, file = %path.display(), "devices.toml saved");
-        // In use at once (the installer tests the new setup right away), unless nothing changed.
-        let running = self.devices().profiles().clone();
-        if DeviceProfiles::from_toml(text).is_ok_and(|p| p != running) {
-            self.reload_devices();
-        }
+        // In use at once: the installer tests the new setup right away. Also when the profiles
+        // are unchanged: a re-save picks up a replaced logo or restarts a worker that failed.
+        self.reload_devices();
         self.devices_overview(s)
     }
 

@@ -253,22 +253,26 @@ fn a_devices_toml_saved_on_the_devices_screen_is_used_at_once() {
     assert!(!view.restart_required, "in use at once");
     assert!(view.printer.configured);
     let first = sell(&t, &s, &code, TenderKind::Card);
-    wait("the receipt on the first printer", || {
+    wait("the receipt on the first printer, done", || {
         count(&printers[0].0.panel().received, first.as_bytes()) > 0
+            && t.printer(&s).is_ok_and(|p| p.pending.is_empty())
     });
 
     // Moved to another printer: the next receipt goes there, none to the old one.
     t.save_devices_config(&installer, &toml(&printers[1].2))
         .expect("saved");
     let second = sell(&t, &s, &code, TenderKind::Card);
-    wait("the receipt on the second printer", || {
+    wait("the receipt on the second printer, done", || {
         count(&printers[1].0.panel().received, second.as_bytes()) > 0
+            && t.printer(&s).is_ok_and(|p| p.pending.is_empty())
     });
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(count(&printers[0].0.panel().received, second.as_bytes()), 0);
     assert_eq!(count(&printers[1].0.panel().received, first.as_bytes()), 0);
 
-    // Saving the same file again changes nothing (the worker is not restarted).
+    // Saving the same file again restarts the devices on it: printing goes on, once per sale
+    // (a receipt carries its number more than once: the text and the QR code).
+    let once = count(&printers[1].0.panel().received, second.as_bytes());
     let view = t
         .save_devices_config(&installer, &toml(&printers[1].2))
         .expect("saved");
@@ -277,4 +281,13 @@ fn a_devices_toml_saved_on_the_devices_screen_is_used_at_once() {
     wait("the third receipt", || {
         count(&printers[1].0.panel().received, third.as_bytes()) > 0
     });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        count(&printers[1].0.panel().received, second.as_bytes()),
+        once
+    );
+    assert_eq!(
+        count(&printers[1].0.panel().received, third.as_bytes()),
+        once
+    );
 }

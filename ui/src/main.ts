@@ -2235,14 +2235,10 @@ let chartJobs: ChartSpec[] = [];
 type Charts = typeof import("./charts");
 let charts: Charts | null = null;
 let chartsLoading: Promise<Charts> | null = null;
+/** The chart code failed to load: not asked for again until the page is reloaded. */
+let chartsFailed = false;
 function loadCharts(): Promise<Charts> {
-  chartsLoading ??= import("./charts").then(
-    (m) => (charts = m),
-    (e: unknown) => {
-      chartsLoading = null; // the next report view tries again
-      throw e;
-    },
-  );
+  chartsLoading ??= import("./charts").then((m) => (charts = m));
   return chartsLoading;
 }
 
@@ -2759,12 +2755,13 @@ function render(): void {
   const jobs = chartJobs;
   chartJobs = [];
   if (jobs.length && charts) drawCharts(charts, jobs);
-  else if (jobs.length) {
+  else if (jobs.length && !chartsFailed) {
     loadCharts().then(
       (c) => drawCharts(c, jobs),
       () => {
         // The chart code did not load (e.g. the till was updated under an open browser tab):
-        // the figures are all there; say how to get the charts back.
+        // the figures are all there; say how to get the charts back, once.
+        chartsFailed = true;
         state.rep.notice = { kind: "warn", text: t("charts_unavailable") };
         render();
       },

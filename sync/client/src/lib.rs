@@ -884,10 +884,12 @@ impl<T: Transport> SyncClient<T> {
             Ok(push) => self
                 .pull_with_progress(&lock, progress)
                 .map(|pull| SyncReport { push, pull }),
-            // The hub answered but refused the push (an older hub and a coupon restore, say):
-            // still pull, so prices, catalog, users and campaigns keep coming meanwhile. The
-            // round reports the push's error.
-            Err(push_error @ SyncError::Http { .. }) => {
+            // The hub answered but refused the push itself (an older hub and a coupon
+            // restore, say; not the credential): still pull, so prices, catalog, users and
+            // campaigns keep coming meanwhile. The round reports the push's error.
+            Err(push_error @ SyncError::Http { status, .. })
+                if (400..500).contains(&status) && status != 401 && status != 403 =>
+            {
                 if let Err(e) = self.pull_with_progress(&lock, progress) {
                     tracing::warn!(error = %e, "pull after a refused push failed");
                 }
