@@ -56,20 +56,39 @@ fn offline_flag(t: &Terminal, sale_id: &str) -> i64 {
         .expect("a redemption")
 }
 
+/// Two demo tills of the store, each with a cashier's shift, enrolled with `hq`.
+fn two_enrolled_tills(hq: &SqliteHq) -> Vec<(tempfile::TempDir, Terminal, Session)> {
+    (0..2)
+        .map(|_| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            tillstone_tests::init_demo(dir.path()).expect("demo");
+            let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
+            t.enroll(&hq.hub.url, &hq.enrollment_code())
+                .expect("enroll");
+            (dir, t, s)
+        })
+        .collect()
+}
+
+/// Return every line of `sale` (with its receipt).
+fn return_all(t: &Terminal, s: &Session, sale: &Receipt) {
+    let lines: Vec<ReturnLine> = sale
+        .sale
+        .lines
+        .iter()
+        .map(|l| ReturnLine {
+            line_id: l.line.line_id,
+            qty: l.line.qty,
+        })
+        .collect();
+    t.return_lines(s, &sale.sale.ctx.receipt_no, &lines, None)
+        .expect("full return");
+}
+
 #[test]
 fn hq_is_asked_first_and_the_till_falls_back_offline() {
     let hq = SqliteHq::start();
-    let url = hq.hub.url.clone();
-
-    let mut tills = Vec::new();
-    for _ in 0..2 {
-        let dir = tempfile::tempdir().expect("tempdir");
-        tillstone_tests::init_demo(dir.path()).expect("demo");
-        let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
-        let enrollment = hq.enrollment_code();
-        t.enroll(&url, &enrollment).expect("enroll");
-        tills.push((dir, t, s));
-    }
+    let tills = two_enrolled_tills(&hq);
     let (a, sa) = (&tills[0].1, &tills[0].2);
     let (b, sb) = (&tills[1].1, &tills[1].2);
 
@@ -86,17 +105,7 @@ fn hq_is_asked_first_and_the_till_falls_back_offline() {
 
     // A gives X back with a full return (the campaign restores on refund): HQ still lists A's
     // sale, but A knows it restored it, so A may accept X again.
-    let lines: Vec<ReturnLine> = first
-        .sale
-        .lines
-        .iter()
-        .map(|l| ReturnLine {
-            line_id: l.line.line_id,
-            qty: l.line.qty,
-        })
-        .collect();
-    a.return_lines(sa, &first.sale.ctx.receipt_no, &lines, None)
-        .expect("full return");
+    return_all(a, sa, &first);
     let again = sell_with(a, sa, &x).expect("A redeems X again after the return");
     assert_eq!(offline_flag(a, &again.sale.ctx.sale_id), 0);
 
@@ -117,15 +126,7 @@ fn hq_is_asked_first_and_the_till_falls_back_offline() {
 #[test]
 fn a_coupon_given_back_on_one_till_is_accepted_online_on_another() {
     let hq = SqliteHq::start();
-    let url = hq.hub.url.clone();
-    let mut tills = Vec::new();
-    for _ in 0..2 {
-        let dir = tempfile::tempdir().expect("tempdir");
-        tillstone_tests::init_demo(dir.path()).expect("demo");
-        let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
-        t.enroll(&url, &hq.enrollment_code()).expect("enroll");
-        tills.push((dir, t, s));
-    }
+    let tills = two_enrolled_tills(&hq);
     let (a, sa) = (&tills[0].1, &tills[0].2);
     let (b, sb) = (&tills[1].1, &tills[1].2);
 
@@ -137,17 +138,7 @@ fn a_coupon_given_back_on_one_till_is_accepted_online_on_another() {
 
     // The customer returns everything on till A; the campaign gives the coupon back, and the
     // restore travels to HQ with A's next sync.
-    let lines: Vec<ReturnLine> = first
-        .sale
-        .lines
-        .iter()
-        .map(|l| ReturnLine {
-            line_id: l.line.line_id,
-            qty: l.line.qty,
-        })
-        .collect();
-    a.return_lines(sa, &first.sale.ctx.receipt_no, &lines, None)
-        .expect("full return");
+    return_all(a, sa, &first);
     a.sync_now().expect("A syncs the return");
     let (restores, pending): (i64, i64) = a
         .store()

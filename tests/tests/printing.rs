@@ -49,22 +49,28 @@ fn sell(t: &Terminal, s: &Session, code: &str, kind: TenderKind) -> String {
         .receipt_no
 }
 
+/// A virtual ESC/POS printer on a pseudo-terminal: the printer, our end of the slave (keep it
+/// open for the whole test so the master never sees a hang-up) and the slave's path.
+fn virtual_printer() -> (VirtualPrinter, serialport::TTYPort, String) {
+    let (master, slave) = serialport::TTYPort::pair().expect("pty pair");
+    let path = serialport::SerialPort::name(&slave).expect("pty name");
+    (VirtualPrinter::spawn(master), slave, path)
+}
+
+/// devices.toml with one 80 mm serial printer at `path`.
+fn printer_toml(path: &str) -> String {
+    format!(
+        "[printer]\ntransport = \"serial\"\npath = \"{path}\"\nbaud = 115200\nflow_control = \"none\"\npaper = \"mm80\"\n"
+    )
+}
+
 #[test]
 fn receipts_print_once_through_paper_out() {
     let dir = tempfile::tempdir().expect("tempdir");
     tillstone_tests::init_demo(dir.path()).expect("demo");
-    let (master, slave) = serialport::TTYPort::pair().expect("pty pair");
-    let slave_path = serialport::SerialPort::name(&slave).expect("pty name");
-    // Keep our end of the slave open for the whole test so the master never sees a hang-up.
-    let _slave = slave;
-    let printer = VirtualPrinter::spawn(master);
-    std::fs::write(
-        dir.path().join("devices.toml"),
-        format!(
-            "[printer]\ntransport = \"serial\"\npath = \"{slave_path}\"\nbaud = 115200\nflow_control = \"none\"\npaper = \"mm80\"\n"
-        ),
-    )
-    .expect("devices.toml");
+    let (printer, _slave, slave_path) = virtual_printer();
+    std::fs::write(dir.path().join("devices.toml"), printer_toml(&slave_path))
+        .expect("devices.toml");
 
     let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
     assert!(t.start_devices(), "the printer worker starts");
@@ -173,17 +179,9 @@ fn the_print_worker_prunes_jobs_printed_more_than_a_week_ago() {
     use tillstone_devices::queue::{JobPayload, PrintQueue};
     let dir = tempfile::tempdir().expect("tempdir");
     tillstone_tests::init_demo(dir.path()).expect("demo");
-    let (master, slave) = serialport::TTYPort::pair().expect("pty pair");
-    let slave_path = serialport::SerialPort::name(&slave).expect("pty name");
-    let _slave = slave;
-    let _printer = VirtualPrinter::spawn(master);
-    std::fs::write(
-        dir.path().join("devices.toml"),
-        format!(
-            "[printer]\ntransport = \"serial\"\npath = \"{slave_path}\"\nbaud = 115200\nflow_control = \"none\"\npaper = \"mm80\"\n"
-        ),
-    )
-    .expect("devices.toml");
+    let (_printer, _slave, slave_path) = virtual_printer();
+    std::fs::write(dir.path().join("devices.toml"), printer_toml(&slave_path))
+        .expect("devices.toml");
     // Yesterday's queue as a till leaves it: jobs printed 30, 8 and 2 days ago.
     let queue_path = dir.path().join(tillstone_terminal::devices::QUEUE_FILE);
     {
@@ -228,17 +226,7 @@ fn a_devices_toml_saved_on_the_devices_screen_is_used_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     tillstone_tests::init_demo(dir.path()).expect("demo");
     // Two virtual printers: the till starts with none configured.
-    let mut printers = Vec::new();
-    for _ in 0..2 {
-        let (master, slave) = serialport::TTYPort::pair().expect("pty pair");
-        let path = serialport::SerialPort::name(&slave).expect("pty name");
-        printers.push((VirtualPrinter::spawn(master), slave, path));
-    }
-    let toml = |path: &str| {
-        format!(
-            "[printer]\ntransport = \"serial\"\npath = \"{path}\"\nbaud = 115200\nflow_control = \"none\"\npaper = \"mm80\"\n"
-        )
-    };
+    let printers = [virtual_printer(), virtual_printer()];
     let (t, s) = tillstone_tests::cashier_with_shift(dir.path()).expect("terminal");
     assert!(!t.start_devices(), "no printer configured yet");
     let installer = t.login("7001", "7777").expect("installer");
@@ -248,7 +236,7 @@ fn a_devices_toml_saved_on_the_devices_screen_is_used_at_once() {
 
     // The installer saves a printer: the next receipt prints, no restart.
     let view = t
-        .save_devices_config(&installer, &toml(&printers[0].2))
+        .save_devices_config(&installer, &printer_toml(&printers[0].2))
         .expect("saved");
     assert!(!view.restart_required, "in use at once");
     assert!(view.printer.configured);
@@ -259,7 +247,7 @@ fn a_devices_toml_saved_on_the_devices_screen_is_used_at_once() {
     });
 
     // Moved to another printer: the next receipt goes there, none to the old one.
-    t.save_devices_config(&installer, &toml(&printers[1].2))
+    t.save_devices_config(&installer, &printer_toml(&printers[1].2))
         .expect("saved");
     let second = sell(&t, &s, &code, TenderKind::Card);
     wait("the receipt on the second printer, done", || {
@@ -274,7 +262,7 @@ fn a_devices_toml_saved_on_the_devices_screen_is_used_at_once() {
     // (a receipt carries its number more than once: the text and the QR code).
     let once = count(&printers[1].0.panel().received, second.as_bytes());
     let view = t
-        .save_devices_config(&installer, &toml(&printers[1].2))
+        .save_devices_config(&installer, &printer_toml(&printers[1].2))
         .expect("saved");
     assert!(!view.restart_required);
     let third = sell(&t, &s, &code, TenderKind::Card);
