@@ -11,29 +11,6 @@ pub fn gpu_requested(env: impl Fn(&str) -> Option<String>) -> bool {
     env("TILLSTONE_GPU").as_deref() == Some("1")
 }
 
-/// Environment variables GTK and WebKitGTK read at start, each with the reason it is set.
-const CPU_ONLY: [(&str, &str, &str); 3] = [
-    (
-        "WEBKIT_DISABLE_DMABUF_RENDERER",
-        "1",
-        "the DMA-BUF renderer sets up a GL stack in the app process (about 13 MB) and fails on \
-         some GPU drivers",
-    ),
-    (
-        "GDK_GL",
-        "disable",
-        "GTK would load the GL driver (Mesa and LLVM) to choose window visuals; the till draws \
-         no GL itself",
-    ),
-    (
-        "WEBKIT_WEB_RENDER_DEVICE_FILE",
-        "/dev/null",
-        "WebKit would open an EGL display (Mesa and LLVM again) only to ask which GPU device to \
-         hand the web process, which renders without the GPU here; naming the device skips the \
-         question",
-    ),
-];
-
 /// One variable [`cpu_only_environment`] sets, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvSetting {
@@ -42,6 +19,29 @@ pub struct EnvSetting {
     pub reason: &'static str,
 }
 
+/// Environment variables GTK and WebKitGTK read at start, each with the reason it is set.
+const CPU_ONLY: [EnvSetting; 3] = [
+    EnvSetting {
+        key: "WEBKIT_DISABLE_DMABUF_RENDERER",
+        value: "1",
+        reason: "the DMA-BUF renderer sets up a GL stack in the app process (about 13 MB) and \
+                 fails on some GPU drivers",
+    },
+    EnvSetting {
+        key: "GDK_GL",
+        value: "disable",
+        reason: "GTK would load the GL driver (Mesa and LLVM) to choose window visuals; the till \
+                 draws no GL itself",
+    },
+    EnvSetting {
+        key: "WEBKIT_WEB_RENDER_DEVICE_FILE",
+        value: "/dev/null",
+        reason: "WebKit would open an EGL display (Mesa and LLVM again) only to ask which GPU \
+                 device to hand the web process, which renders without the GPU here; naming the \
+                 device skips the question",
+    },
+];
+
 /// The variables to set before GTK starts when the GPU is not requested: those of [`CPU_ONLY`]
 /// the user has not set already (their own value always wins).
 pub fn cpu_only_environment(env: impl Fn(&str) -> Option<String>) -> Vec<EnvSetting> {
@@ -49,9 +49,8 @@ pub fn cpu_only_environment(env: impl Fn(&str) -> Option<String>) -> Vec<EnvSett
         return Vec::new();
     }
     CPU_ONLY
-        .iter()
-        .filter(|(key, _, _)| env(key).is_none())
-        .map(|&(key, value, reason)| EnvSetting { key, value, reason })
+        .into_iter()
+        .filter(|s| env(s.key).is_none())
         .collect()
 }
 

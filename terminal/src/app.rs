@@ -331,12 +331,7 @@ impl Terminal {
             .devices_reload
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let dir = self
-            .data_path()
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let new = Arc::new(Devices::load(&dir));
+        let new = Arc::new(Devices::load(&self.data_dir()));
         // The old worker ends (after its current job) before the new one starts: never two
         // workers on one queue. Receipts queued meanwhile wait in the queue; the wake below
         // makes the new worker look at once.

@@ -404,7 +404,8 @@ fn problems_of(e: tillstone_devices::config::ConfigError) -> String {
 }
 
 impl Terminal {
-    fn data_dir(&self) -> PathBuf {
+    /// The terminal's data directory (the database's, devices.toml's and the print queue's).
+    pub(crate) fn data_dir(&self) -> PathBuf {
         self.data_path()
             .parent()
             .map(PathBuf::from)
