@@ -1115,6 +1115,13 @@ pub struct CouponDiscount {
     pub refund_restores: bool,
 }
 
+impl CouponDiscount {
+    /// The coupon's id as HQ keys its redemptions and restores: `campaign-serial`.
+    pub fn coupon_id(&self) -> String {
+        format!("{}-{}", self.campaign_id, self.serial)
+    }
+}
+
 /// Why the till refuses a coupon. `code()` is stable (also the `"code"` field in JSON);
 /// `message(lang)` is for the cashier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -62,7 +62,7 @@ pub(crate) fn restore_coupons(
             continue;
         }
         n += changed;
-        let coupon_id = format!("{}-{}", c.campaign_id, c.serial);
+        let coupon_id = c.coupon_id();
         let event_id = derived_event_id(restored_by, &format!("coupon-restore-{i}"));
         let meta = EventMeta {
             event_id: &event_id,

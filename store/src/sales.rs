@@ -268,7 +268,7 @@ impl Store {
                     terminal_id: &sale.ctx.terminal_id,
                     at: &at,
                 };
-                let coupon_id = format!("{}-{}", c.campaign_id, c.serial);
+                let coupon_id = c.coupon_id();
                 let payload = serde_json::json!({
                     "coupon_id": coupon_id,
                     "sale_id": sale.ctx.sale_id,
