@@ -149,6 +149,12 @@ CREATE TABLE coupon_restores (
     sale_id   TEXT NOT NULL
 );
 CREATE INDEX coupon_restores_by_sale ON coupon_restores (tenant_id, coupon_id, sale_id);
+-- The redemptions that count: those not given back. The coupon status and the
+-- double-redemption report read this.
+CREATE VIEW standing_redemptions AS
+    SELECT * FROM redemptions r WHERE NOT EXISTS (
+        SELECT 1 FROM coupon_restores x WHERE x.tenant_id = r.tenant_id
+        AND x.coupon_id = r.coupon_id AND x.sale_id = r.sale_id);
 "#,
 ];
 
@@ -1157,10 +1163,8 @@ impl Storage for PostgresStorage {
         let mut conn = self.conn()?;
         check_tenant(&mut *conn, tenant)?;
         let rows = conn.query(
-            "SELECT sale_id, store_id, terminal_id, amount FROM redemptions r
-             WHERE tenant_id = $1 AND coupon_id = $2 AND NOT EXISTS (
-                 SELECT 1 FROM coupon_restores x WHERE x.tenant_id = r.tenant_id
-                 AND x.coupon_id = r.coupon_id AND x.sale_id = r.sale_id)
+            "SELECT sale_id, store_id, terminal_id, amount FROM standing_redemptions
+             WHERE tenant_id = $1 AND coupon_id = $2
              ORDER BY hlc_wall_ms, hlc_counter, terminal_id",
             &[&tenant.as_str(), &coupon_id],
         )?;
@@ -1181,14 +1185,10 @@ impl Storage for PostgresStorage {
         let rows = conn.query(
             // Only standing redemptions: one given back (a return, a post-void) is no
             // double redemption.
-            "WITH standing AS (
-                SELECT coupon_id, event_id, sale_id, terminal_id, hlc_wall_ms, hlc_counter, amount
-                FROM redemptions r WHERE tenant_id = $1 AND NOT EXISTS (
-                 SELECT 1 FROM coupon_restores x WHERE x.tenant_id = r.tenant_id
-                 AND x.coupon_id = r.coupon_id AND x.sale_id = r.sale_id))
-             SELECT coupon_id, event_id, sale_id, terminal_id, hlc_wall_ms, hlc_counter, amount
-             FROM standing WHERE coupon_id IN (
-                SELECT coupon_id FROM standing GROUP BY coupon_id HAVING COUNT(*) > 1)",
+            "SELECT coupon_id, event_id, sale_id, terminal_id, hlc_wall_ms, hlc_counter, amount
+             FROM standing_redemptions WHERE tenant_id = $1 AND coupon_id IN (
+                SELECT coupon_id FROM standing_redemptions WHERE tenant_id = $1
+                GROUP BY coupon_id HAVING COUNT(*) > 1)",
             &[&tenant.as_str()],
         )?;
         let mut registry = RedemptionRegistry::new();
